@@ -1,0 +1,135 @@
+"""Table contracts: one Arrow schema per table, with a one-line meaning per column.
+
+Every stage writes and every test reads against these; the dataset card and the schema docs are generated
+from them. Evolution rule: adding a nullable column is allowed; removing or retyping one is not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import polars as pl
+import pyarrow as pa
+
+STR = pa.string()
+STR_LIST = pa.list_(pa.string())
+DATE = pa.date32()
+TS = pa.timestamp("us", tz="UTC")
+
+
+def _f(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
+
+
+SOURCE_LINK = pa.struct([pa.field("url", STR), pa.field("kind", STR)])
+
+# What every reader emits, whatever the format: one row per raw record, with provenance.
+RAW_RECORDS = pa.schema(
+    [
+        _f("source_path", STR, "path of the dump, relative to the raw directory", False),
+        _f("source_sha256", STR, "sha256 of the dump's bytes", False),
+        _f("source_format", STR, "reader that parsed the dump (e.g. hf_papers_text)", False),
+        _f("position", pa.int32(), "1-based order of the record in its digest", False),
+        _f("line", pa.int32(), "1-based line where the record starts in the (decoded) dump", False),
+        _f("digest_date", DATE, "date of the digest the record was seen in"),
+        _f("digest_date_source", STR, "where digest_date came from (e.g. header+filename)"),
+        _f("section", STR, "listing section: new / cross-list / replaced, or null"),
+        _f("arxiv_id", STR, "version-less arXiv id as given by the source, or null"),
+        _f("title_raw", STR, "title exactly as in the dump", False),
+        _f("abstract_raw", STR, "abstract exactly as in the dump, or null when missing"),
+        _f("authors", STR_LIST, "author names in order"),
+        _f("categories", STR_LIST, "arXiv categories"),
+        _f("published_at", TS, "when the paper was published, if the source says"),
+        _f("source_links", pa.list_(SOURCE_LINK), "URLs from structured fields with their kind"),
+        _f("record_flags", STR_LIST, "what the reader noticed (e.g. abstract_missing, truncated)"),
+    ]
+)
+
+PAPERS = pa.schema(
+    [
+        _f("paper_id", STR, "stable identifier: arxiv:<id> or title:<hash of the normalised title>", False),
+        _f("arxiv_id", STR, "version-less arXiv id (e.g. 2411.18673), a string, or null"),
+        _f("title", STR, "cleaned title", False),
+        _f("title_raw", STR, "title as found in the dump the title was taken from", False),
+        _f("abstract", STR, "cleaned abstract, or null"),
+        _f("abstract_raw", STR, "abstract as found in the dump, or null"),
+        _f("authors", STR_LIST, "author names in order (empty when no source lists them)", False),
+        _f("categories", STR_LIST, "arXiv categories (empty when no source lists them)", False),
+        _f("language", STR, "ISO 639-1 language of title+abstract (langdetect, seeded), or null"),
+        _f("code_url", STR, "canonical URL of the code repository, or null"),
+        _f("project_url", STR, "canonical URL of the project page, or null"),
+        _f("published_at", TS, "when the paper was published, if any source says"),
+        _f("first_seen", DATE, "earliest digest date the paper appeared in"),
+        _f("last_seen", DATE, "latest digest date the paper appeared in"),
+        _f("n_appearances", pa.int32(), "number of digest sightings (rows in appearances)", False),
+        _f("flags", STR_LIST, "what cleaning noticed or could not fully fix", False),
+        _f("aliases", STR_LIST, "earlier paper_ids of this paper (kept when identity is refined)", False),
+    ]
+)
+
+APPEARANCES = pa.schema(
+    [
+        _f("paper_id", STR, "the paper sighted", False),
+        _f("digest_date", DATE, "date of the digest"),
+        _f("digest_date_source", STR, "where digest_date came from"),
+        _f("source_format", STR, "format of the dump", False),
+        _f("source_path", STR, "dump path relative to the raw directory", False),
+        _f("source_sha256", STR, "sha256 of the dump", False),
+        _f("position", pa.int32(), "1-based order in the digest", False),
+        _f("line", pa.int32(), "1-based line of the record in the dump", False),
+        _f("section", STR, "listing section (new / cross-list / replaced) or null"),
+    ]
+)
+
+LINKS = pa.schema(
+    [
+        _f("paper_id", STR, "the paper the URL belongs to", False),
+        _f("url", STR, "canonical URL", False),
+        _f("kind", STR, "code / project / video / dataset / paper / other", False),
+        _f("host", STR, "lower-case host name of the URL", False),
+        _f("url_raw", STR, "URL as found, with any glued punctuation", False),
+    ]
+)
+
+QUARANTINE = pa.schema(
+    [
+        _f("source_path", STR, "dump path relative to the raw directory", False),
+        _f("source_sha256", STR, "sha256 of the dump", False),
+        _f("location", STR, "where in the dump: 'line N' or 'byte N'", False),
+        _f("reason", STR, "why the record could not be used", False),
+        _f("raw_text", STR, "the unusable text (truncated to 2,000 characters)"),
+    ]
+)
+
+PUBLISHED: dict[str, pa.Schema] = {
+    "papers": PAPERS,
+    "appearances": APPEARANCES,
+    "links": LINKS,
+    "quarantine": QUARANTINE,
+}
+
+LINK_KINDS = ("code", "project", "video", "dataset", "paper", "other")
+
+
+def polars_schema(schema: pa.Schema) -> pl.Schema:
+    """The Polars schema matching an Arrow schema."""
+    return pl.Schema(pl.from_arrow(schema.empty_table()).schema)
+
+
+def empty(schema: pa.Schema) -> pl.DataFrame:
+    """An empty Polars frame with the table's columns and types."""
+    return pl.DataFrame(schema=polars_schema(schema))
+
+
+def conform(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
+    """Select and cast the frame's columns into the table's Arrow schema (raises if a column is missing)."""
+    return frame.select(schema.names).cast(dict(polars_schema(schema))).to_arrow().cast(schema)
+
+
+def fingerprint(schemas: dict[str, pa.Schema] = PUBLISHED) -> str:
+    """sha256 over table names, column names, types and nullability (docs excluded)."""
+    described = {
+        table: [[f.name, str(f.type), f.nullable] for f in schema] for table, schema in sorted(schemas.items())
+    }
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
