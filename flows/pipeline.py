@@ -1,0 +1,223 @@
+"""The composition root: the only module that wires extract -> clean -> identity -> validate -> publish.
+
+Prefect flow with a few coarse tasks (one per stage, never per record). The flow body reads like the README.
+Frames are passed in-process between tasks, so caching of task inputs is off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows import clean, identity, language, publish
+from flows.card import dataset_card
+from flows.diff import papers_diff
+from flows.extract import UnusableInput, dump_paths, extracted_dump
+from flows.settings import Settings
+from flows.validate import Report, ValidationBlocked, validate_version
+from schemas.tables import PUBLISHED, QUARANTINE, RAW_RECORDS, conform, empty, fingerprint
+
+__all__ = ["RunResult", "papers_run", "ValidationBlocked", "UnusableInput"]
+
+
+@dataclass
+class RunResult:
+    """What one run did, for the CLI and for callers."""
+
+    status: str  # published | unchanged | blocked
+    version: str | None
+    report: str | None
+    counts: dict = field(default_factory=dict)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Extraction:
+    records: pl.DataFrame
+    quarantine: pl.DataFrame
+    inputs: list[dict]
+
+
+# ---------------------------------------------------------------------------------------------- stages
+
+
+def extraction(raw_dir: Path, cache_dir: Path | None, year: int | None) -> Extraction:
+    """Every dump under raw_dir as raw records + quarantine (per-file results reused from the cache)."""
+    paths = dump_paths(raw_dir)
+    if not paths:
+        raise UnusableInput(f"no dump files in {raw_dir}")
+    parts = [extracted_dump(p, raw_dir, cache_dir, year) for p in paths]
+    records = pl.concat([p.records for p, _ in parts]) if parts else empty(RAW_RECORDS)
+    quarantine = pl.concat([p.quarantine for p, _ in parts]) if parts else empty(QUARANTINE)
+    if records.is_empty():
+        reasons = "; ".join(sorted({f"{r['source_path']}: {r['reason']}" for r in quarantine.iter_rows(named=True)}))
+        raise UnusableInput(f"no usable records in {raw_dir} ({reasons or 'nothing readable'})")
+    return Extraction(records, quarantine, [info for _, info in parts])
+
+
+def dataset_tables(extracted: Extraction, language_workers: int) -> dict[str, pl.DataFrame]:
+    """Clean the raw records and resolve identity into the four published tables."""
+    detect = functools.partial(language.detected_languages, workers=language_workers)
+    records = identity.with_paper_ids(clean.clean_records(extracted.records.lazy())).collect()
+    lazy = records.lazy()
+    links = identity.links_table(lazy).collect()
+    papers = identity.papers_table(lazy, links.lazy(), detect).collect()
+    appearances = identity.appearances_table(lazy).collect()
+    tables = {"papers": papers, "appearances": appearances, "links": links, "quarantine": extracted.quarantine}
+    return {name: pl.from_arrow(conform(tables[name], schema)) for name, schema in PUBLISHED.items()}
+
+
+def code_version() -> str:
+    """Package version plus the git commit when run from a checkout."""
+    from importlib.metadata import version
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{version('papers')}+{commit}" if commit else version("papers")
+
+
+def version_manifest(
+    name: str, parent: str | None, extracted: Extraction, candidate: publish.Candidate,
+    report: Report, diff: dict | None,
+) -> dict:
+    """The manifest.json of a version: provenance, outputs, schema, validation, reconciled counts."""
+    n_app = candidate.outputs["appearances.parquet"]["rows"]
+    n_quar = candidate.outputs["quarantine.parquet"]["rows"]
+    raw = sum(i["records"] + i["quarantined"] for i in extracted.inputs)
+    return {
+        "version": name,
+        "parent": parent,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "code_version": code_version(),
+        "inputs": [{k: i[k] for k in ("path", "sha256", "format", "records", "quarantined")} for i in extracted.inputs],
+        "outputs": [{"file": f, **o} for f, o in candidate.outputs.items()],
+        "schema_fingerprint": fingerprint(),
+        "validation": report.summary(),
+        "counts": {
+            "raw_records": raw,
+            "appearances": n_app,
+            "quarantined": n_quar,
+            "papers": candidate.outputs["papers.parquet"]["rows"],
+            "links": candidate.outputs["links.parquet"]["rows"],
+            "reconciles": raw == n_app + n_quar,
+        },
+        "diff": diff,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- tasks
+
+
+@task(name="read_dumps", cache_policy=NO_CACHE)
+def read_dumps(raw_dir: Path, cache_dir: Path, year: int | None) -> Extraction:
+    return extraction(raw_dir, cache_dir, year)
+
+
+@task(name="build_tables", cache_policy=NO_CACHE)
+def build_tables(extracted: Extraction, language_workers: int) -> dict[str, pl.DataFrame]:
+    return dataset_tables(extracted, language_workers)
+
+
+@task(name="stage_candidate", cache_policy=NO_CACHE)
+def stage_candidate(dataset_dir: Path, tables: dict[str, pl.DataFrame], row_group_size: int) -> publish.Candidate:
+    arrow = {name: conform(tables[name], schema) for name, schema in PUBLISHED.items()}
+    return publish.staged_candidate(dataset_dir, arrow, row_group_size)
+
+
+@task(name="validate_candidate", cache_policy=NO_CACHE)
+def validate_candidate(
+    tables: dict[str, pl.DataFrame], name: str, raw_records: int, parent: dict | None, report_dir: Path, context: dict
+) -> Report:
+    return validate_version(
+        tables, version=name, raw_records=raw_records, parent=parent, report_dir=report_dir, context=context
+    )
+
+
+@task(name="write_version", cache_policy=NO_CACHE)
+def write_version(dataset_dir: Path, candidate: publish.Candidate, name: str, manifest: dict,
+                  tables: dict[str, pl.DataFrame]) -> Path:
+    (candidate.path / "README.md").write_text(dataset_card(name, tables, manifest))
+    return publish.promoted(dataset_dir, candidate, name, manifest)
+
+
+# ---------------------------------------------------------------------------------------------- flow
+
+
+@flow(name="papers-run", log_prints=False)
+def papers_run(
+    raw_dir: Path = Path("data/raw"),
+    out_dir: Path = Path("data/processed"),
+    year: int | None = None,
+    lock_timeout_s: float = 0.0,
+    language_workers: int = 0,
+    row_group_size: int = 100_000,
+) -> RunResult:
+    """One run: extract -> clean -> validate -> publish a new version, or report that nothing changed."""
+    log = get_run_logger()
+    settings = Settings(raw_dir=raw_dir, out_dir=out_dir, year=year, lock_timeout_s=lock_timeout_s,
+                        language_workers=language_workers, row_group_size=row_group_size)
+    dataset_dir = settings.dataset_dir
+    with publish.dataset_lock(dataset_dir, settings.lock_timeout_s):
+        publish.cleared_stale_candidates(dataset_dir)
+        extracted = read_dumps(settings.raw_dir, settings.cache_dir / "extract", settings.year)
+        raw_records = extracted.records.height + extracted.quarantine.height
+        log.info("read %d dumps: %d records, %d quarantined", len(extracted.inputs), extracted.records.height,
+                 extracted.quarantine.height)
+        tables = build_tables(extracted, settings.language_workers)
+        counts = {name: frame.height for name, frame in tables.items()} | {"raw_records": raw_records}
+        log.info("built %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+        candidate = stage_candidate(dataset_dir, tables, settings.row_group_size)
+        latest = publish.latest_name(dataset_dir)
+        if publish.same_as_latest(dataset_dir, candidate):
+            publish.discard(candidate)
+            log.info("unchanged: same content as %s", latest)
+            return RunResult("unchanged", latest, str(dataset_dir / latest / "report" / "index.html"), counts)
+
+        name = publish.next_version_name(dataset_dir)
+        parent = publish.read_tables(dataset_dir, latest) if latest else None
+        diff = papers_diff(parent["papers"], tables["papers"]) if parent else None
+        context = {"inputs": extracted.inputs, "diff": diff["summary"] if diff else None, "parent": latest}
+        report = validate_candidate(tables, name, raw_records, parent, candidate.path / "report", context)
+        manifest = version_manifest(name, latest, extracted, candidate, report, diff)
+        _artifact(name, report, counts, diff)
+        if not report.success:
+            kept = publish.set_aside(dataset_dir, candidate, name)
+            failed = ", ".join(f"{o.table}.{o.expectation}" for o in report.blocking_failures())
+            log.error("validation blocked %s: %s", name, failed)
+            raise ValidationBlocked(
+                f"validation blocked {name}: {failed}; report: {kept / 'report' / 'index.html'}", report
+            )
+        path = write_version(dataset_dir, candidate, name, manifest, tables)
+        log.info("published %s at %s", name, path)
+        return RunResult("published", name, str(path / "report" / "index.html"), counts)
+
+
+def _artifact(name: str, report: Report, counts: dict, diff: dict | None) -> None:
+    """A markdown summary of the run, visible in the Prefect UI when a server is used."""
+    lines = [f"# papers {name}: {'valid' if report.success else 'BLOCKED'}", "", "| table | rows |", "|---|---:|"]
+    lines += [f"| {k} | {v:,} |" for k, v in counts.items()]
+    if diff:
+        lines += ["", "Changes: " + ", ".join(f"{k} {v}" for k, v in diff["summary"].items() if isinstance(v, int))]
+    lines += ["", f"Report: `{report.report_dir / 'index.html'}`"]
+    create_markdown_artifact(markdown="\n".join(lines), key="papers-run", description=f"papers {name}")
+
+
+def run_result_dict(result: RunResult) -> dict:
+    return asdict(result)

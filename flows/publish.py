@@ -1,0 +1,224 @@
+"""Publish: candidate tables -> an immutable version directory, its manifest, and the `latest` pointer.
+
+Write-audit-publish: tables are written into a hidden candidate directory next to the versions, compared with
+`latest`, validated by the caller, then promoted with one atomic rename; `latest` is replaced atomically after
+that. A crash at any point leaves `latest` naming a complete version. This module owns the filesystem; it
+does not decide what is valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from schemas.tables import PUBLISHED
+
+LATEST = "latest"
+MANIFEST = "manifest.json"
+_VERSION = re.compile(r"^v(\d+)$")
+
+
+class PublishBusy(Exception):
+    """Another run holds the dataset's lock."""
+
+
+class VersionNotFound(Exception):
+    """A version name that does not exist."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Tables written to a hidden directory, not yet visible to readers."""
+
+    path: Path
+    outputs: dict[str, dict]  # file name -> {sha256, bytes, rows}
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def dataset_lock(dataset_dir: Path, timeout_s: float = 0.0) -> Iterator[None]:
+    """Hold the dataset's exclusive lock; wait up to timeout_s for another run, then refuse with PublishBusy."""
+    dataset_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = dataset_dir / ".lock"
+    with lock_path.open("a+") as fh:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    fh.seek(0)
+                    holder = fh.read().strip() or "unknown"
+                    raise PublishBusy(
+                        f"another papers run is publishing to {dataset_dir} (lock held by {holder}); "
+                        "try again when it finishes"
+                    ) from None
+                time.sleep(0.2)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} since {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def version_names(dataset_dir: Path) -> list[str]:
+    """Published version names in order (v1, v2, ...)."""
+    if not dataset_dir.is_dir():
+        return []
+    found = [(int(m[1]), p.name) for p in dataset_dir.iterdir() if (m := _VERSION.match(p.name)) and p.is_dir()]
+    return [name for _, name in sorted(found)]
+
+
+def latest_name(dataset_dir: Path) -> str | None:
+    """The version `latest` names, or None before the first publish."""
+    pointer = dataset_dir / LATEST
+    return pointer.read_text().strip() if pointer.exists() else None
+
+
+def resolved_version(dataset_dir: Path, name: str) -> str:
+    """A version name from a user: vN, N, `latest` or `previous` (the parent of latest)."""
+    if name == LATEST:
+        found = latest_name(dataset_dir)
+    elif name == "previous":
+        latest = latest_name(dataset_dir)
+        found = read_manifest(dataset_dir, latest).get("parent") if latest else None
+    else:
+        found = name if name.startswith("v") else f"v{name}"
+    if not found or not (dataset_dir / found / MANIFEST).exists():
+        raise VersionNotFound(f"no published version {name!r} in {dataset_dir}")
+    return found
+
+
+def read_manifest(dataset_dir: Path, name: str) -> dict:
+    """A version's manifest as a dict."""
+    return json.loads((dataset_dir / name / MANIFEST).read_text())
+
+
+def read_tables(dataset_dir: Path, name: str) -> dict[str, pl.DataFrame]:
+    """A published version's tables."""
+    return {table: pl.read_parquet(dataset_dir / name / f"{table}.parquet") for table in PUBLISHED}
+
+
+def next_version_name(dataset_dir: Path) -> str:
+    """The name the next publish will take."""
+    names = version_names(dataset_dir)
+    return f"v{int(names[-1][1:]) + 1 if names else 1}"
+
+
+def staged_candidate(dataset_dir: Path, tables: dict[str, pa.Table], row_group_size: int) -> Candidate:
+    """Write the tables as Parquet into a new hidden directory beside the versions."""
+    path = dataset_dir / f".candidate-{uuid.uuid4().hex[:12]}"
+    path.mkdir(parents=True)
+    outputs = {}
+    for name, table in tables.items():
+        target = path / f"{name}.parquet"
+        pq.write_table(
+            table,
+            target,
+            compression="zstd",
+            row_group_size=row_group_size,
+            write_statistics=True,
+            store_schema=True,
+        )
+        outputs[target.name] = {"sha256": sha256_file(target), "bytes": target.stat().st_size, "rows": table.num_rows}
+    return Candidate(path, outputs)
+
+
+def same_as_latest(dataset_dir: Path, candidate: Candidate) -> bool:
+    """True when every table of the candidate is byte-identical to the one in `latest`."""
+    latest = latest_name(dataset_dir)
+    if latest is None:
+        return False
+    published = {o["file"]: o["sha256"] for o in read_manifest(dataset_dir, latest).get("outputs", [])}
+    return all(published.get(f) == o["sha256"] for f, o in candidate.outputs.items())
+
+
+def discard(candidate: Candidate) -> None:
+    """Remove a candidate that will not be published."""
+    shutil.rmtree(candidate.path, ignore_errors=True)
+
+
+def set_aside(dataset_dir: Path, candidate: Candidate, label: str) -> Path:
+    """Keep a blocked candidate (with its report) under rejected/ for the reviewer; it is never read as data."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = dataset_dir / "rejected" / f"{stamp}-{label}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    candidate.path.rename(target)
+    return target
+
+
+def promoted(dataset_dir: Path, candidate: Candidate, name: str, manifest: dict) -> Path:
+    """Make the candidate version `name`: manifest in, one atomic rename, then `latest` replaced atomically."""
+    _write_atomic(candidate.path / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    _fsync_tree(candidate.path)
+    target = dataset_dir / name
+    os.rename(candidate.path, target)  # fails rather than overwrite: a published version is never rewritten
+    _fsync_dir(dataset_dir)
+    _write_atomic(dataset_dir / LATEST, name + "\n")
+    return target
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    with tmp.open("w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(root)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def cleared_stale_candidates(dataset_dir: Path) -> list[Path]:
+    """Remove candidates left by runs that crashed (only called while holding the lock)."""
+    stale = [p for p in dataset_dir.glob(".candidate-*") if p.is_dir()]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
