@@ -1,0 +1,1 @@
+"""One module per dump format; flows.extract picks among them by sniffing."""

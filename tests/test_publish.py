@@ -1,0 +1,94 @@
+"""Publishing: atomic promotion, the latest pointer, unchanged detection, the lock, version names."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+
+import pyarrow as pa
+import pytest
+
+from flows import publish
+
+
+def _tables(n: int) -> dict[str, pa.Table]:
+    return {"papers": pa.table({"paper_id": [f"title:{i:016x}" for i in range(n)]})}
+
+
+def _publish(dataset_dir, n: int) -> str:
+    candidate = publish.staged_candidate(dataset_dir, _tables(n), row_group_size=1000)
+    if publish.same_as_latest(dataset_dir, candidate):
+        publish.discard(candidate)
+        return "unchanged"
+    name = publish.next_version_name(dataset_dir)
+    outputs = [{"file": f, **o} for f, o in candidate.outputs.items()]
+    publish.promoted(dataset_dir, candidate, name, {"version": name, "outputs": outputs, "parent": None})
+    return name
+
+
+def test_versions_are_numbered_and_latest_follows(tmp_path):
+    ds = tmp_path / "papers"
+    assert publish.version_names(ds) == [] and publish.latest_name(ds) is None
+    assert _publish(ds, 3) == "v1"
+    assert _publish(ds, 3) == "unchanged"
+    assert _publish(ds, 4) == "v2"
+    assert publish.version_names(ds) == ["v1", "v2"]
+    assert (ds / "latest").read_text() == "v2\n"
+    assert publish.resolved_version(ds, "latest") == "v2"
+    assert publish.resolved_version(ds, "1") == "v1"
+    assert json.loads((ds / "v2" / "manifest.json").read_text())["version"] == "v2"
+    assert not list(ds.glob(".candidate-*")), "no candidate directory is left behind"
+    with pytest.raises(publish.VersionNotFound):
+        publish.resolved_version(ds, "v9")
+
+
+def test_ten_versions_sort_numerically(tmp_path):
+    ds = tmp_path / "papers"
+    for n in range(1, 12):
+        _publish(ds, n)
+    assert publish.version_names(ds)[-3:] == ["v9", "v10", "v11"]
+    assert publish.next_version_name(ds) == "v12"
+
+
+def test_a_published_version_is_never_overwritten(tmp_path):
+    ds = tmp_path / "papers"
+    _publish(ds, 2)
+    before = (ds / "v1" / "papers.parquet").read_bytes()
+    candidate = publish.staged_candidate(ds, _tables(5), row_group_size=1000)
+    with pytest.raises(OSError):
+        publish.promoted(ds, candidate, "v1", {"version": "v1", "outputs": []})
+    assert (ds / "v1" / "papers.parquet").read_bytes() == before
+    assert publish.latest_name(ds) == "v1"
+
+
+def test_crashed_candidates_are_cleared_and_never_read(tmp_path):
+    ds = tmp_path / "papers"
+    _publish(ds, 2)
+    (ds / ".candidate-deadbeef").mkdir()
+    assert publish.version_names(ds) == ["v1"]
+    with publish.dataset_lock(ds):
+        assert [p.name for p in publish.cleared_stale_candidates(ds)] == [".candidate-deadbeef"]
+
+
+def _hold_lock(dataset_dir, ready, release):
+    with publish.dataset_lock(dataset_dir):
+        ready.set()
+        release.wait(10)
+
+
+def test_second_run_is_refused_while_the_lock_is_held(tmp_path):
+    ds = tmp_path / "papers"
+    ctx = mp.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(ds, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(20)
+        with pytest.raises(publish.PublishBusy, match="another papers run"):
+            with publish.dataset_lock(ds, timeout_s=0.3):
+                pass
+    finally:
+        release.set()
+        holder.join(10)
+    with publish.dataset_lock(ds, timeout_s=1):  # free again once the holder is gone
+        pass
