@@ -25,15 +25,16 @@ from flows.readers.base import (
     resolved_digest_date,
     whole_file_quarantined,
 )
+from flows.readers.arxiv_listing import ArxivEmail, ArxivListingText
 from flows.readers.hf_text import HfPapersText
 
 __all__ = ["Dump", "Parsed", "READERS", "UnusableInput", "dump_cut_short", "resolved_digest_date"]
 
 # Bump when any reader's output changes, so cached per-file results are not reused.
-EXTRACT_VERSION = 1
+EXTRACT_VERSION = 2
 
 # Sniffed in this order: the most specific formats first, the loosely-shaped text page last.
-READERS: tuple[Reader, ...] = (HfPapersText(),)
+READERS: tuple[Reader, ...] = (ArxivEmail(), ArxivListingText(), HfPapersText())
 
 
 class UnusableInput(Exception):
