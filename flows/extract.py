@@ -26,15 +26,25 @@ from flows.readers.base import (
     whole_file_quarantined,
 )
 from flows.readers.arxiv_listing import ArxivEmail, ArxivListingText
+from flows.readers.feeds import ArxivFeed
+from flows.readers.hf_html import HfPapersHtml
+from flows.readers.hf_json import HfDailyJson
 from flows.readers.hf_text import HfPapersText
 
 __all__ = ["Dump", "Parsed", "READERS", "UnusableInput", "dump_cut_short", "resolved_digest_date"]
 
 # Bump when any reader's output changes, so cached per-file results are not reused.
-EXTRACT_VERSION = 2
+EXTRACT_VERSION = 3
 
 # Sniffed in this order: the most specific formats first, the loosely-shaped text page last.
-READERS: tuple[Reader, ...] = (ArxivEmail(), ArxivListingText(), HfPapersText())
+READERS: tuple[Reader, ...] = (
+    HfDailyJson(),
+    ArxivFeed(),
+    HfPapersHtml(),
+    ArxivEmail(),
+    ArxivListingText(),
+    HfPapersText(),
+)
 
 
 class UnusableInput(Exception):

@@ -1,0 +1,267 @@
+"""Reader for a Hugging Face papers page saved as HTML: one record per paper card (title, abstract, arXiv id).
+
+Cards are <article> elements (or, on a page without them, headings that link to /papers/<id>); navigation,
+scripts and styles are ignored. Only what the page shows is read: no authors, no links, no JavaScript state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from flows.readers.base import (
+    MONTH_DAY,
+    MONTHS,
+    Dump,
+    Parsed,
+    quarantine_frame,
+    records_frame,
+    resolved_digest_date,
+)
+from flows.readers.feeds import arxiv_id_parts, instant
+
+PAPER_HREF = re.compile(
+    r"^(?:https?://(?:www\.)?huggingface\.co)?/papers/(?P<id>[^/?#]+)(?:[/?#].*)?$", re.DOTALL
+)
+PAPER_LINK = re.compile(
+    r"""href\s*=\s*["']?(?:https?://(?:www\.)?huggingface\.co)?/papers/\d{4}\.\d{4,5}""", re.IGNORECASE
+)
+LEADING_COMMENTS = re.compile(r"^\s*(?:<!--.*?-->\s*)*", re.DOTALL)
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+)
+HIDDEN = frozenset({"script", "style", "template", "noscript", "svg"})  # never page text
+CLOSES_P = frozenset(
+    {"p", "div", "article", "section", "ul", "ol", "table", "header", "footer", "nav", *HEADINGS}
+)
+ABSTRACT_CLASS = re.compile(r"abstract|summary", re.IGNORECASE)
+
+
+@dataclass(eq=False)
+class _Node:
+    tag: str
+    attrs: dict[str, str]
+    line: int
+    children: list[_Node | str] = field(default_factory=list)
+    closed: bool = False
+
+    # Explicit stacks, not recursion: tag soup (thousands of unclosed <div>s) nests deeper than recursion.
+    def walk(self) -> Iterator[_Node]:
+        """This node and every element below it in document order, hidden elements skipped."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack += [c for c in reversed(node.children) if isinstance(c, _Node) and c.tag not in HIDDEN]
+
+    def text(self) -> str:
+        """The visible text below this node, outer whitespace stripped."""
+        parts, stack = [], [iter(self.children)]
+        while stack:
+            for child in stack[-1]:
+                if isinstance(child, str):
+                    parts.append(child)
+                elif child.tag not in HIDDEN:
+                    stack.append(iter(child.children))
+                    break
+            else:
+                stack.pop()
+        return "".join(parts).strip()
+
+
+class _Tree(HTMLParser):
+    """A forgiving DOM: stray end tags ignored, an open <p> closed by a block, unclosed tags left open."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = _Node("#document", {}, 1)
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in CLOSES_P and self.stack[-1].tag == "p":
+            self.stack.pop().closed = True
+        node = _Node(tag, {k: v or "" for k, v in attrs}, self.getpos()[0])
+        self.stack[-1].children.append(node)
+        if tag not in VOID:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.stack[-1].children.append(
+            _Node(tag, {k: v or "" for k, v in attrs}, self.getpos()[0], closed=True)
+        )
+
+    def handle_endtag(self, tag: str) -> None:
+        if any(node.tag == tag for node in self.stack[1:]):
+            while True:
+                node = self.stack.pop()
+                node.closed = True
+                if node.tag == tag:
+                    break
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].children.append(data)
+
+
+@dataclass
+class _Card:
+    node: _Node  # the <article>, or the heading in heading mode
+    heading: _Node | None
+    paragraphs: list[_Node]
+    links: list[_Node]
+
+
+class HfPapersHtml:
+    """Hugging Face papers page saved as HTML: one record per card, id from its /papers/<id> link.
+
+    >>> # <article><h3><a href="/papers/2503.02130">T</a></h3><p>Abstract.</p></article>
+    >>> # -> arxiv_id "2503.02130", title_raw "T", abstract_raw "Abstract."
+    """
+
+    name = "hf_papers_html"
+
+    def sniff(self, text: str) -> bool:
+        head = LEADING_COMMENTS.sub("", text[:4096], count=1).lower()
+        return head.startswith(("<!doctype html", "<html")) and bool(PAPER_LINK.search(text))
+
+    def read(self, dump: Dump, text: str, year: int | None) -> Parsed:
+        tree = _parsed_html(text)
+        cards = _cards(tree.root)
+        in_cards = {id(n) for card in cards for n in card.node.walk()}
+        digest_date, date_source = _page_date(tree.root, in_cards, dump, year)
+        base = {"source_path": dump.rel_path, "source_sha256": dump.sha256}
+        dated = {"source_format": self.name, "digest_date": digest_date, "digest_date_source": date_source}
+        complete = bool(re.search(r"</html\s*>", text[-4096:], re.IGNORECASE))
+        rows, problems = [], []
+        for position, card in enumerate(cards, start=1):
+            row = _record(card)
+            # A page cut short leaves its last card open; what it holds is kept, flagged.
+            last_open = position == len(cards) and not all(n.closed for n in [card.node, *card.paragraphs])
+            cut = last_open and not complete
+            if row is None:
+                reason = "truncated HTML" if cut else "card has neither a /papers/<id> link nor a title"
+                raw = {"raw_text": card.node.text() or None}
+                problems.append({**base, "location": f"line {card.node.line}", "reason": reason, **raw})
+                continue
+            row["record_flags"] += ["truncated"] if cut else []
+            rows.append({**base, **dated, "position": position, "line": card.node.line, **row})
+        return Parsed(records_frame(rows), quarantine_frame(problems), self.name)
+
+
+def _parsed_html(text: str) -> _Tree:
+    tree = _Tree()
+    try:
+        tree.feed(text)
+        tree.close()
+    except AssertionError:
+        # html.parser (3.11) asserts on a malformed "<![" section; such markup is read as text instead.
+        tree = _Tree()
+        tree.feed(text.replace("<![", "&lt;!["))
+        tree.close()
+    return tree
+
+
+def _cards(root: _Node) -> list[_Card]:
+    """Paper cards in page order: outermost <article>s, else headings that link to a paper."""
+    articles, inside = [], set()
+    for node in root.walk():
+        if node.tag == "article" and id(node) not in inside:
+            articles.append(node)
+            inside |= {id(n) for n in node.walk()}
+    if articles:
+        cards = []
+        for article in articles:
+            below = list(article.walk())[1:]
+            cards.append(
+                _Card(
+                    article,
+                    next((n for n in below if n.tag in HEADINGS), None),
+                    [n for n in below if n.tag == "p"],
+                    _paper_links(article),
+                )
+            )
+        return cards
+
+    # Heading mode: a heading linking to a paper starts a card and takes the paragraphs that follow it inside
+    # the heading's own container, so a footer outside that container never lends the last card its abstract.
+    parents = {id(child): node for node in root.walk() for child in node.children if isinstance(child, _Node)}
+    cards: list[_Card] = []
+    for node in root.walk():
+        if node.tag in HEADINGS and (links := _paper_links(node)):
+            cards.append(_Card(node, node, [], links))
+        elif node.tag == "p" and cards and _inside(node, parents.get(id(cards[-1].node)), parents):
+            cards[-1].paragraphs.append(node)
+    return cards
+
+
+def _inside(node: _Node, container: _Node | None, parents: dict[int, _Node]) -> bool:
+    while node is not None and node is not container:
+        node = parents.get(id(node))
+    return node is not None
+
+
+def _record(card: _Card) -> dict | None:
+    """One card -> RAW_RECORDS fields (no provenance, no date), or None when it has no id and no title."""
+    flags: list[str] = []
+    heading_links = [a for a in card.links if card.heading and any(a is n for n in card.heading.walk())]
+    ids = [parts for a in heading_links + card.links if (parts := _paper_id(a))]
+    arxiv_id, version = ids[0] if ids else (None, None)
+    title = card.heading.text() if card.heading else ""
+    title = title or next((a.text() for a in card.links if a.text()), "")
+    if arxiv_id is None and not title:
+        return None
+    if not title:
+        flags.append("title_missing")
+    if arxiv_id is None:
+        flags.append("arxiv_id_missing")
+    # The abstract is the paragraph marked as such, else the longest one (cards also carry short meta lines).
+    marked = [p for p in card.paragraphs if ABSTRACT_CLASS.search(p.attrs.get("class", ""))]
+    texts = [p.text() for p in (marked or card.paragraphs)]
+    abstract = (marked and texts[0]) or max(texts, key=len, default="") or None
+    if abstract is None:
+        flags.append("abstract_missing")
+    times = [n for n in card.node.walk() if n.tag == "time" and n.attrs.get("datetime")]
+    return {
+        "arxiv_id": arxiv_id,
+        "arxiv_version": version,
+        "title_raw": title,
+        "abstract_raw": abstract,
+        "published_at": instant(times[0].attrs["datetime"]) if times else None,
+        "record_flags": flags,
+    }
+
+
+def _paper_links(node: _Node) -> list[_Node]:
+    return [n for n in node.walk() if n.tag == "a" and _paper_id(n) is not None]
+
+
+def _paper_id(link: _Node) -> tuple[str, int | None] | None:
+    m = PAPER_HREF.match(link.attrs.get("href", ""))
+    return arxiv_id_parts(m["id"], exact=True) if m else None
+
+
+def _page_date(
+    root: _Node, in_cards: set[int], dump: Dump, year: int | None
+) -> tuple[dt.date | None, str | None]:
+    """Digest date: a <time datetime> outside the cards, else a "Mar 13" heading, else name/file time."""
+    page = [n for n in root.walk() if id(n) not in in_cards]
+    for node in page:
+        if node.tag == "time" and (when := _date_attr(node.attrs.get("datetime", ""))) is not None:
+            return when, "time_element"
+    for node in page:
+        if node.tag in HEADINGS | {"time"} and (m := MONTH_DAY.match(node.text().replace("\xa0", " "))):
+            year_in_page = int(m["year"]) if m["year"] else None
+            return resolved_digest_date(MONTHS[m["mon"].lower()[:3]], int(m["day"]), year_in_page, dump, year)
+    return resolved_digest_date(None, None, None, dump, year)
+
+
+def _date_attr(value: str) -> dt.date | None:
+    """A datetime attribute: a plain date stays as written, a timestamp is taken in UTC."""
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        stamp = instant(value)
+        return stamp.date() if stamp else None

@@ -1,0 +1,171 @@
+"""Reader for a saved Hugging Face papers page: cards, ids from /papers/ links, page noise ignored, dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from flows.readers.base import Dump, Parsed, decoded_text
+from flows.readers.hf_html import HfPapersHtml
+from schemas.tables import QUARANTINE, RAW_RECORDS, polars_schema
+
+FIXTURES = Path(__file__).parent / "fixtures"
+OWN = FIXTURES / "hf_html"
+SEED = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
+READER = HfPapersHtml()
+UTC = dt.UTC
+COLUMNS = ["position", "line", "arxiv_id", "arxiv_version", "title_raw", "abstract_raw", "record_flags"]
+
+
+def read(path: Path, year: int | None = None) -> Parsed:
+    dump = Dump.load(path, path.parent)
+    return READER.read(dump, decoded_text(dump.data)[0], year)
+
+
+DAILY = [
+    (1, 35, "2503.02130", None, "$\\alpha$-Sparse Routing for Tiny Mixture-of-Experts",
+     ("We study routing in mixture-of-experts models with fewer than ten experts.\n"
+      "A sparse gate keeps 0.6\\% of the tokens on a single expert."), []),
+    # Absolute href with a version; entities unescaped; inline tags dropped.
+    (2, 43, "2503.01001", 2, "Counting Pebbles & Stones with Café Menus",
+     "Language models miscount small sets; we show why <and how> to fix it.", []),
+    # An unclosed <p> ends at the next one; the longer paragraph is the abstract.
+    (3, 50, "2412.20100", None, "Tables From Menus",
+     "A second paragraph that is longer than the first one, so it is the one taken as the abstract.", []),
+    (4, 55, "2502.00042", None, "A Paper Without Its Abstract", None, ["abstract_missing"]),
+]
+
+
+@pytest.mark.parametrize("expected", DAILY, ids=lambda row: f"card{row[0]}")
+def test_daily_cards(expected):
+    records = read(OWN / "daily.html").records
+    assert records.select(COLUMNS).rows()[expected[0] - 1] == expected
+
+
+def test_daily_page_schema_provenance_and_date():
+    parsed = read(OWN / "daily.html")
+    records = parsed.records
+    assert parsed.source_format == "hf_papers_html"
+    assert records.schema == polars_schema(RAW_RECORDS)
+    assert parsed.quarantine.schema == polars_schema(QUARANTINE) and parsed.quarantine.height == 0
+    assert records["source_path"].unique().to_list() == ["daily.html"]
+    assert records["source_sha256"][0] == Dump.load(OWN / "daily.html", OWN).sha256
+    # The page's <time> (outside the cards) dates the digest; a card's own <time> is its publication date.
+    assert records.select("digest_date", "digest_date_source").unique().rows() == [
+        (dt.date(2025, 3, 13), "time_element")
+    ]
+    assert records["published_at"].to_list() == [None, dt.datetime(2025, 3, 3, 9, tzinfo=UTC), None, None]
+
+
+def test_scripts_styles_and_navigation_are_ignored():
+    records = read(OWN / "daily.html").records
+    # 2599.* ids only appear inside <script> and <style>; nav and footer links are not cards.
+    assert records["arxiv_id"].to_list() == ["2503.02130", "2503.01001", "2412.20100", "2502.00042"]
+    assert not records["title_raw"].str.contains("JavaScript|Injected|Trending").any()
+
+
+def test_heading_mode_and_date_heading():
+    parsed = read(OWN / "heading_2025.html")
+    assert parsed.records.select(COLUMNS).rows() == [
+        (1, 8, "2503.10001", None, "Heading Mode One", "Cards are plain divs on this page.", []),
+        (2, 12, "2503.10002", None, "Heading Mode Two", "The marked paragraph wins.", []),
+        # The footer's longer paragraph lies outside the card's container.
+        (3, 17, "2503.10003", None, "Heading Mode Three", "Short abstract.", []),
+    ]
+    # "Mar 14" heading + the year in the file name.
+    assert parsed.records.select("digest_date", "digest_date_source").unique().rows() == [
+        (dt.date(2025, 3, 14), "header+filename")
+    ]
+
+
+def test_cards_without_ids_are_kept_or_quarantined_without_shifting_the_rest():
+    parsed = read(OWN / "missing_id_2025-03-15.html")
+    assert parsed.records.select("position", "line", "arxiv_id", "title_raw", "record_flags").rows() == [
+        (1, 5, "2503.20001", "First Card With Its Id", []),
+        (2, 9, None, "A Card Whose Heading Has No Link", ["arxiv_id_missing"]),
+        (4, 17, "2503.20004", "", ["title_missing"]),
+        (5, 21, "2503.20005", "Last Card With Its Id", []),
+    ]
+    # No <time> and no date heading: the date in the file name.
+    assert parsed.records.select("digest_date", "digest_date_source").unique().rows() == [
+        (dt.date(2025, 3, 15), "filename")
+    ]
+    assert parsed.quarantine.select("location", "reason", "raw_text").rows() == [
+        ("line 13", "card has neither a /papers/<id> link nor a title", "No heading and no paper link."),
+    ]
+
+
+def test_truncated_page_keeps_the_cut_card_flagged():
+    parsed = read(OWN / "truncated.html")
+    assert parsed.records.select(COLUMNS).rows() == [
+        (1, 5, "2503.30001", None, "Whole Card", "Whole abstract.", []),
+        (2, 9, "2503.30002", None, "Card Cut in Its Abstract", "This abstract stops in the mid",
+         ["truncated"]),
+    ]
+    assert parsed.quarantine.height == 0
+
+
+def test_page_cut_inside_a_heading_is_quarantined(tmp_path):
+    path = tmp_path / "cut.html"
+    path.write_text('<!DOCTYPE html>\n<html><body>\n<article><h3><a href="/papers/2503.30001">Whole</a></h3>'
+                    "<p>Whole.</p></article>\n<article>\n  <h3>")
+    parsed = read(path)
+    assert parsed.records["arxiv_id"].to_list() == ["2503.30001"]
+    assert parsed.quarantine.select("location", "reason").rows() == [("line 4", "truncated HTML")]
+
+
+# Unclosed tag soup nested deeper than Python recurses; a marked section html.parser asserts on.
+@pytest.mark.parametrize("noise", ["<div>" * 20_000, "<![OCTYPE html>"], ids=["deep-soup", "bad-section"])
+def test_hostile_markup_does_not_break_the_page(tmp_path, noise):
+    card = '<article><h3><a href="/papers/2503.50001">Kept</a></h3><p>Still read.</p></article>'
+    path = tmp_path / "noisy.html"
+    path.write_text(f"<!DOCTYPE html>\n<html><body>{noise}\n{card}</body></html>")
+    records = read(path).records
+    assert records.select("arxiv_id", "title_raw", "abstract_raw", "line").rows() == [
+        ("2503.50001", "Kept", "Still read.", 3)
+    ]
+
+
+def test_cp1252_page_is_read_after_fallback_decoding():
+    assert decoded_text((OWN / "cp1252.html").read_bytes())[1] == "cp1252"
+    row = read(OWN / "cp1252.html").records.row(0, named=True)
+    assert (row["title_raw"], row["abstract_raw"]) == (
+        "Café Reviews and “Sentiment” — A Study", "Naïve models misread café reviews."
+    )
+
+
+# ---------------------------------------------------------------------------------------------- sniffing
+
+
+def _sniffed(path: Path) -> bool:
+    return READER.sniff(decoded_text(path.read_bytes())[0])
+
+
+@pytest.mark.parametrize("path", sorted(OWN.iterdir()), ids=lambda p: p.name)
+def test_sniff_own_fixtures(path):
+    assert _sniffed(path) is (path.name not in {"empty.html", "binary.bin"})
+
+
+FOREIGN = [SEED] + sorted(
+    p for d in ("hf_text", "hf_json", "feeds", "arxiv_listing") if (FIXTURES / d).is_dir()
+    for p in (FIXTURES / d).iterdir()
+)
+
+
+@pytest.mark.parametrize("path", FOREIGN, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_sniff_rejects_other_formats(path):
+    assert _sniffed(path) is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<!DOCTYPE html><html><body><a href='/papers/trending'>Trending</a></body></html>",  # no paper id
+        "A text dump that mentions /papers/2503.02130 but is not HTML.",
+        '<rss version="2.0"><channel><link>https://huggingface.co/papers/2503.02130</link></channel></rss>',
+    ],
+)
+def test_sniff_rejects_pages_without_paper_links_and_non_html(text):
+    assert READER.sniff(text) is False
