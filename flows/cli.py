@@ -26,7 +26,7 @@ for _key, _value in {
 from flows.settings import Settings  # noqa: E402
 
 app = typer.Typer(help="Raw paper digests -> cleaned, validated, versioned Parquet.", no_args_is_help=True)
-console = Console()
+console = Console(width=160 if not os.isatty(1) else None)
 err = Console(stderr=True)
 
 RawDir = Annotated[Path | None, typer.Option("--raw-dir", help="input dumps [default: data/raw]")]

@@ -6,6 +6,7 @@ Frames are passed in-process between tasks, so caching of task inputs is off.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import subprocess
@@ -199,11 +200,9 @@ def papers_run(
         _artifact(name, report, counts, diff)
         if not report.success:
             kept = publish.set_aside(dataset_dir, candidate, name)
-            failed = ", ".join(f"{o.table}.{o.expectation}" for o in report.blocking_failures())
-            log.error("validation blocked %s: %s", name, failed)
-            raise ValidationBlocked(
-                f"validation blocked {name}: {failed}; report: {kept / 'report' / 'index.html'}", report
-            )
+            blocked = ValidationBlocked(None, dataclasses.replace(report, report_dir=kept / "report"))
+            log.error("%s", blocked)
+            raise blocked
         path = write_version(dataset_dir, candidate, name, manifest, tables)
         log.info("published %s at %s", name, path)
         return RunResult("published", name, str(path / "report" / "index.html"), counts)

@@ -116,11 +116,11 @@ def test_polars_duckdb_and_pandas_read_the_same_rows(published):
     for table in PUBLISHED:
         path = out / latest / f"{table}.parquet"
         n_polars = pl.scan_parquet(path).select(pl.len()).collect().item()
-        n_duckdb = duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchone()[0]
+        n_duckdb = duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchall()[0][0]
         n_pandas = len(pd.read_parquet(path))
         assert n_polars == n_duckdb == n_pandas, table
     arxiv_type = duckdb.sql(f"select typeof(arxiv_id) from read_parquet('{out / latest / 'papers.parquet'}') limit 1")
-    assert arxiv_type.fetchone()[0] == "VARCHAR"
+    assert arxiv_type.fetchall()[0][0] == "VARCHAR"
 
 
 def test_second_run_is_unchanged_and_reuses_extraction(published):
@@ -173,8 +173,10 @@ def test_new_dump_publishes_v2_and_a_blocking_failure_publishes_nothing(publishe
     assert manifest["parent"] == "v1" and manifest["diff"]["summary"]["added"] == 1
 
     # Now a bug upstream of the gate duplicates a paper: validation must block and nothing may move.
+    real_tables = pipeline.dataset_tables
+
     def broken_tables(extracted, language_workers):
-        tables = pipeline.dataset_tables(extracted, language_workers)
+        tables = real_tables(extracted, language_workers)
         return tables | {"papers": pl.concat([tables["papers"], tables["papers"].head(1)])}
 
     monkeypatch.setattr(pipeline, "dataset_tables", broken_tables)

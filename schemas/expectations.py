@@ -1,0 +1,284 @@
+"""The expectation suite: every check a candidate version must pass (blocking) or should pass (warning), once.
+
+Pure data, reviewed like code: each Check names a Great Expectations expectation class and its arguments, or
+one of the few COMPUTED checks that GX cannot express on one pandas batch, or not cheaply (column types,
+cross-table keys, drift vs the parent version), which flows/validate.py evaluates with Polars. Nothing here
+imports GX or runs anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.tables import LINK_KINDS, PUBLISHED
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation on one table: what it asserts, whether failing it blocks publishing, and why."""
+
+    table: str
+    expectation: str  # a GX expectation class name (``Expect...``) or one of COMPUTED
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    blocking: bool = True
+    description: str = ""
+
+    @property
+    def is_gx(self) -> bool:
+        return self.expectation.startswith("Expect")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Columns whose values the check reads (ExpectTableColumnsToMatchOrderedList reads only names)."""
+        named = [self.kwargs.get(k) for k in ("column", "column_A", "column_B")]
+        if self.expectation != "ExpectTableColumnsToMatchOrderedList":
+            named += list(self.kwargs.get("column_list", ()))
+        return tuple(c for c in named if isinstance(c, str))
+
+
+# Computed checks (evaluated with Polars in flows/validate.py).
+COLUMN_TYPES = "columns_have_contract_types"
+KEYS_EXIST = "paper_ids_exist_in_papers"
+ROW_COUNT_DROP = "row_count_drop_vs_parent"
+NULL_SHARE_JUMP = "null_share_jump_vs_parent"
+TOP_LANGUAGE_SHIFT = "top_language_share_shift_vs_parent"
+QUARANTINE_SHARE = "quarantine_share_of_raw_records"
+# GX's ExpectColumnValuesToNotMatchRegex, evaluated by Polars (nulls skipped, pattern searched anywhere): for
+# abstracts, ~1 GB at 1M rows, which GX's pandas engine would copy once per expectation on the papers batch.
+NOT_MATCH_REGEX = "column_values_do_not_match_regex"
+COMPUTED = frozenset(
+    {
+        COLUMN_TYPES,
+        KEYS_EXIST,
+        ROW_COUNT_DROP,
+        NULL_SHARE_JUMP,
+        TOP_LANGUAGE_SHIFT,
+        QUARANTINE_SHARE,
+        NOT_MATCH_REGEX,
+    }
+)
+
+# Run-time values, passed to GX as suite parameters so the suite itself stays static.
+EXPECTED_APPEARANCES = "expected_appearances"  # raw_records - quarantined
+APPEARANCES_ROWS = "appearances_rows"  # len(appearances)
+
+# Patterns avoid \d, \s and \w: pandas hands a pattern to pyarrow's RE2 (fast, vectorised) only when it means
+# the same there as in Python's `re`, and falls back to a per-row Python loop otherwise (10x slower).
+# Non-ASCII characters are written literally for the same reason (RE2 has no \u escapes).
+
+# arXiv ids by era, so a float-mangled id (2503.02130 -> 2503.0213) fails: YYMM.NNNN for 0704-1412,
+# YYMM.NNNNN from 1501, archive(.SC)/YYMMNNN before April 2007 (`\d{4}\.\d{4,5}` would accept 2503.0213).
+_ARXIV = (
+    r"(?:0[7-9]|1[0-4])(?:0[1-9]|1[0-2])\.[0-9]{4}"
+    r"|(?:1[5-9]|[2-9][0-9])(?:0[1-9]|1[0-2])\.[0-9]{5}"
+    r"|[a-z\-]+(?:\.[A-Z]{2})?/(?:9[1-9]|0[0-7])(?:0[1-9]|1[0-2])[0-9]{3}"
+)
+ARXIV_ID = rf"^(?:{_ARXIV})$"
+PAPER_ID = rf"^(?:arxiv:(?:{_ARXIV})|title:[0-9a-f]{{16}})$"
+# `cdot` only where it is glued into a word from outside (ARTcdotV, "A cdot B"): `anecdotal` must pass.
+# Tags only when closed, so maths such as `k<n` is not mistaken for HTML.
+TITLE_RESIDUE = (
+    r"[\\$]|(?:^|[^a-z])cdot|cdot(?:[^a-z]|$)"  # LaTeX
+    r"|&[a-zA-Z]+;|&#x?[0-9a-fA-F]+;|</?[a-zA-Z][a-zA-Z0-9]*(?:[ \t\n][^<>]*)?/?>"  # HTML entities and tags
+)
+INVISIBLE = "[\u00a0\u2007\u202f\u200b\u200c\u200d\u2060\ufeff]"
+# Python's \s for URLs, spelled out: ASCII controls and space, DEL, the Unicode spaces (NBSP, em space...).
+_SPACE = r"\x00-\x20\x7f" + "\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+URL = "^https?://[^" + _SPACE + '"<>{}]+$'
+# A trailing `)` is glued punctuation only when the URL opens no `(` (wiki-style `Foo_(bar)` is fine).
+URL_GLUED_PUNCTUATION = r"[.,]$|^[^(]*\)$"
+LANGUAGE = r"^[a-z]{2}$"
+
+
+def _required_columns() -> list[Check]:
+    """Not-null checks for every non-nullable column of every table, straight from schemas/tables.py."""
+    return [
+        Check(
+            table,
+            "ExpectColumnValuesToNotBeNull",
+            {"column": f.name},
+            description=f"{f.name} is required: {f.metadata[b'doc'].decode()}",
+        )
+        for table, schema in PUBLISHED.items()
+        for f in schema
+        if not f.nullable
+    ]
+
+
+def _schema_checks() -> list[Check]:
+    checks: list[Check] = []
+    for table, schema in PUBLISHED.items():
+        checks.append(
+            Check(
+                table,
+                "ExpectTableColumnsToMatchOrderedList",
+                {"column_list": list(schema.names)},
+                description="columns are exactly the contract's, in order (schemas/tables.py)",
+            )
+        )
+        checks.append(
+            Check(
+                table, COLUMN_TYPES, description="every column has the contract's type (analysts pin on it)"
+            )
+        )
+    return checks
+
+
+def _url_checks(table: str, column: str) -> list[Check]:
+    return [
+        Check(
+            table,
+            "ExpectColumnValuesToMatchRegex",
+            {"column": column, "regex": URL},
+            description="URL is absolute http(s) with no whitespace, quotes, <>, or {}",
+        ),
+        Check(
+            table,
+            "ExpectColumnValuesToNotMatchRegex",
+            {"column": column, "regex": URL_GLUED_PUNCTUATION},
+            description="URL does not end with glued sentence punctuation (. , or an unopened ))",
+        ),
+    ]
+
+
+SUITE: tuple[Check, ...] = (
+    # --- blocking: schema -----------------------------------------------------------------------------------
+    *_schema_checks(),
+    *_required_columns(),
+    # --- blocking: identity ---------------------------------------------------------------------------------
+    Check(
+        "papers",
+        "ExpectColumnValuesToBeUnique",
+        {"column": "paper_id"},
+        description="one row per paper: paper_id is unique",
+    ),
+    Check(
+        "links",
+        "ExpectCompoundColumnsToBeUnique",
+        {"column_list": ["paper_id", "url"]},
+        description="one row per (paper, URL)",
+    ),
+    Check(
+        "appearances",
+        KEYS_EXIST,
+        {"column": "paper_id"},
+        description="every appearance points at a paper in papers",
+    ),
+    Check("links", KEYS_EXIST, {"column": "paper_id"}, description="every link points at a paper in papers"),
+    Check(
+        "papers",
+        "ExpectColumnValuesToMatchRegex",
+        {"column": "arxiv_id", "regex": ARXIV_ID},
+        description="arxiv_id is a version-less arXiv id of its era, never float-mangled; null allowed",
+    ),
+    Check(
+        "papers",
+        "ExpectColumnValuesToMatchRegex",
+        {"column": "paper_id", "regex": PAPER_ID},
+        description="paper_id is arxiv:<arXiv id> or title:<16 hex digits>",
+    ),
+    # --- blocking: clean text -------------------------------------------------------------------------------
+    Check(
+        "papers",
+        "ExpectColumnValuesToNotMatchRegex",
+        {"column": "title", "regex": TITLE_RESIDUE},
+        description="no LaTeX/HTML residue in titles ($, backslash, glued cdot, entities, tags)",
+    ),
+    Check(
+        "papers",
+        "ExpectColumnValuesToNotMatchRegex",
+        {"column": "title", "regex": INVISIBLE},
+        description="no NBSP or zero-width characters in titles",
+    ),
+    Check(
+        "papers",
+        NOT_MATCH_REGEX,
+        {"column": "abstract", "regex": INVISIBLE},
+        description="no NBSP or zero-width characters in abstracts",
+    ),
+    Check(
+        "papers",
+        "ExpectColumnValuesToMatchRegex",
+        {"column": "language", "regex": LANGUAGE},
+        description="language is an ISO 639-1 code (two lower-case letters) or null",
+    ),
+    # --- blocking: URLs -------------------------------------------------------------------------------------
+    *_url_checks("links", "url"),
+    *_url_checks("papers", "code_url"),
+    *_url_checks("papers", "project_url"),
+    Check(
+        "links",
+        "ExpectColumnValuesToBeInSet",
+        {"column": "kind", "value_set": list(LINK_KINDS)},
+        description="kind is one of " + " / ".join(LINK_KINDS),
+    ),
+    # --- blocking: reconciliation (SPEC §8: nothing is lost) ------------------------------------------------
+    Check(
+        "appearances",
+        "ExpectTableRowCountToEqual",
+        {"value": {"$PARAMETER": EXPECTED_APPEARANCES}},
+        description="raw_records = appearances + quarantined: every raw record is accounted for",
+    ),
+    Check(
+        "papers",
+        "ExpectColumnSumToBeBetween",
+        {
+            "column": "n_appearances",
+            "min_value": {"$PARAMETER": APPEARANCES_ROWS},
+            "max_value": {"$PARAMETER": APPEARANCES_ROWS},
+        },
+        description="n_appearances adds up to the rows of appearances",
+    ),
+    Check(
+        "papers",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        {
+            "column_A": "last_seen",
+            "column_B": "first_seen",
+            "or_equal": True,
+            "ignore_row_if": "either_value_is_missing",
+        },
+        description="first_seen <= last_seen",
+    ),
+    # --- warnings: drift vs the parent version and unusual shares -------------------------------------------
+    Check(
+        "papers",
+        ROW_COUNT_DROP,
+        {"max_drop": 0.10},
+        blocking=False,
+        description="papers did not shrink by more than 10% vs the parent version",
+    ),
+    *(
+        Check(
+            "papers",
+            NULL_SHARE_JUMP,
+            {"column": column, "max_jump": 0.10},
+            blocking=False,
+            description=f"null share of {column} did not jump by more than 10 points vs the parent",
+        )
+        for column in ("abstract", "language", "code_url")
+    ),
+    Check(
+        "papers",
+        TOP_LANGUAGE_SHIFT,
+        {"column": "language", "max_shift": 0.10},
+        blocking=False,
+        description="share of the parent's top language moved by at most 10 points",
+    ),
+    Check(
+        "papers",
+        "ExpectColumnValuesToBeInSet",
+        {"column": "language", "value_set": ["en"], "mostly": 0.8},
+        blocking=False,
+        description="at most 20% of papers with a detected language are not English",
+    ),
+    Check(
+        "quarantine",
+        QUARANTINE_SHARE,
+        {"max_share": 0.05},
+        blocking=False,
+        description="at most 5% of raw records were quarantined",
+    ),
+)

@@ -1,0 +1,488 @@
+"""Tests for the validation gate (flows/validate.py), its suite (schemas/expectations.py) and the report.
+
+One GX run on a valid candidate is shared by the module; each broken candidate costs one more (~0.5 s).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flows.report import render_report
+from flows.validate import Outcome, Report, ValidationBlocked, validate_version
+from schemas.expectations import COMPUTED, SUITE
+from schemas.tables import PUBLISHED, polars_schema
+
+ARXIV_PAPER = "arxiv:2411.18673"
+OLD_PAPER = "arxiv:hep-th/9901001"
+TITLE_PAPER = "title:0123456789abcdef"
+SCRIPT = "<script>alert(1)</script>"
+
+
+def _frame(table: str, rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=polars_schema(PUBLISHED[table]))
+
+
+def _paper(paper_id: str, arxiv_id: str | None, title: str, n: int, **extra) -> dict:
+    day = dt.date(2025, 3, 13)
+    return {
+        "paper_id": paper_id,
+        "arxiv_id": arxiv_id,
+        "title": title,
+        "title_raw": title,
+        "abstract": "We study anecdotal evidence.",
+        "abstract_raw": "We study anecdotal evidence.",
+        "authors": ["Ada Lovelace"],
+        "categories": ["cs.LG"],
+        "language": "en",
+        "code_url": None,
+        "project_url": None,
+        "published_at": None,
+        "first_seen": day,
+        "last_seen": day,
+        "n_appearances": n,
+        "flags": [],
+        "aliases": [],
+    } | extra
+
+
+def _appearance(paper_id: str, position: int) -> dict:
+    return {
+        "paper_id": paper_id,
+        "digest_date": dt.date(2025, 3, 13),
+        "digest_date_source": "header+filename",
+        "source_format": "hf_papers_text",
+        "source_path": "000_seed.txt",
+        "source_sha256": "ab" * 32,
+        "position": position,
+        "line": position * 4,
+        "section": None,
+    }
+
+
+def valid_tables() -> dict[str, pl.DataFrame]:
+    """A minimal candidate that passes every expectation: 3 papers, 21 appearances, 2 links, 1 quarantined."""
+    papers = [
+        _paper(
+            ARXIV_PAPER,
+            "2411.18673",
+            "ART·V: Auto-Regressive Text-to-Video",
+            19,
+            code_url="https://github.com/x/art",
+            first_seen=dt.date(2025, 3, 12),
+        ),
+        _paper(OLD_PAPER, "hep-th/9901001", "Anecdotal Evidence for Simple Textbooks", 1),
+        _paper(
+            TITLE_PAPER,
+            None,
+            "GUESS: GradUally Enriching SyntheSis",
+            1,
+            language=None,
+            abstract=None,
+            abstract_raw=None,
+            project_url="https://en.wikipedia.org/wiki/Foo_(bar)",
+        ),
+    ]
+    # 21 appearances for 1 quarantined record keeps the quarantine share (4.5%) under its 5% warning.
+    appearances = [_appearance(ARXIV_PAPER, i) for i in range(1, 20)]
+    appearances += [_appearance(OLD_PAPER, 20), _appearance(TITLE_PAPER, 21)]
+    links = [
+        {
+            "paper_id": ARXIV_PAPER,
+            "url": "https://github.com/x/art",
+            "kind": "code",
+            "host": "github.com",
+            "url_raw": "https://github.com/x/art.",
+        },
+        {
+            "paper_id": TITLE_PAPER,
+            "url": "https://en.wikipedia.org/wiki/Foo_(bar)",
+            "kind": "project",
+            "host": "en.wikipedia.org",
+            "url_raw": "https://en.wikipedia.org/wiki/Foo_(bar)",
+        },
+    ]
+    quarantine = [
+        {
+            "source_path": "000_seed.txt",
+            "source_sha256": "ab" * 32,
+            "location": "line 99",
+            "reason": "no title",
+            "raw_text": SCRIPT,
+        }
+    ]
+    return {
+        "papers": _frame("papers", papers),
+        "appearances": _frame("appearances", appearances),
+        "links": _frame("links", links),
+        "quarantine": _frame("quarantine", quarantine),
+    }
+
+
+RAW_RECORDS = 22  # 21 appearances + 1 quarantined
+
+
+def run(
+    tmp: Path, tables: dict[str, pl.DataFrame], *, raw_records: int = RAW_RECORDS, parent=None, context=None
+) -> Report:
+    return validate_version(
+        tables, version="v7", raw_records=raw_records, parent=parent, report_dir=tmp, context=context
+    )
+
+
+def failed(report: Report) -> set[tuple[str, str, str | None]]:
+    return {(o.table, o.expectation, o.column) for o in report.outcomes if not o.success}
+
+
+@pytest.fixture(scope="module")
+def valid(tmp_path_factory) -> Report:
+    context = {
+        "inputs": [{"path": "000_seed.txt", "records": 22, "link": "https://example.org/dump"}],
+        "note": SCRIPT,
+        "evil": "javascript:alert(1)",
+    }
+    return run(tmp_path_factory.mktemp("valid"), valid_tables(), context=context)
+
+
+def test_valid_candidate_passes_every_expectation(valid: Report):
+    assert [o for o in valid.outcomes if not o.success] == []
+    assert valid.success is True
+    summary = valid.summary()
+    assert summary == {
+        "evaluated": len(valid.outcomes),
+        "passed": len(valid.outcomes),
+        "failed_blocking": 0,
+        "failed_warning": 0,
+        "success": True,
+    }
+    # Every table gets its schema and not-null checks; the computed ones are there too.
+    tables = {o.table for o in valid.outcomes}
+    assert tables == {"papers", "appearances", "links", "quarantine"}
+    assert any(o.expectation == "columns_have_contract_types" for o in valid.outcomes)
+
+
+def test_suite_names_only_real_expectations_and_tables(valid: Report):
+    import great_expectations.expectations as gxe
+
+    for check in SUITE:
+        assert check.table in PUBLISHED
+        assert hasattr(gxe, check.expectation) if check.is_gx else check.expectation in COMPUTED
+    # Every non-nullable column of the contract has its not-null expectation, and nothing else does.
+    required = {(t, f.name) for t, schema in PUBLISHED.items() for f in schema if not f.nullable}
+    not_null = {
+        (c.table, c.kwargs["column"]) for c in SUITE if c.expectation == "ExpectColumnValuesToNotBeNull"
+    }
+    assert not_null == required
+    assert len(valid.outcomes) == len(SUITE)
+
+
+def test_valid_candidate_writes_report_results_and_data_docs(valid: Report):
+    results = json.loads((valid.report_dir / "results.json").read_text())
+    assert results["summary"]["success"] is True
+    assert set(results["gx_results"]) == {"papers", "appearances", "links", "quarantine"}
+    assert results["gx_results"]["papers"]["success"] is True
+    assert len(results["outcomes"]) == len(valid.outcomes)
+    assert valid.data_docs == "gx_data_docs/index.html"
+    assert (valid.report_dir / valid.data_docs).is_file()
+    html = (valid.report_dir / "index.html").read_text()
+    assert "PUBLISHED-eligible" in html and "BLOCKED" not in html
+
+
+def test_reconciliation_outcome_shows_expected_rows(valid: Report):
+    rows = next(o for o in valid.outcomes if o.expectation == "expect_table_row_count_to_equal")
+    assert (rows.table, rows.blocking, rows.observed) == ("appearances", True, "21 rows (expected 21)")
+
+
+def _with(tables: dict[str, pl.DataFrame], table: str, frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return tables | {table: frame}
+
+
+def _set(table: str, column: str, values: dict[int, object]):
+    """A breaker that overwrites column at the given row numbers."""
+
+    def breaker(t: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+        frame = t[table]
+        column_values = frame.get_column(column).to_list()
+        for row, value in values.items():
+            column_values[row] = value
+        return _with(
+            t, table, frame.with_columns(pl.Series(column, column_values, dtype=frame.schema[column]))
+        )
+
+    return breaker
+
+
+def _duplicate_paper(t):
+    # Same paper twice, with n_appearances still adding up, so that uniqueness is the only failure.
+    papers = pl.concat([t["papers"], t["papers"].filter(pl.col("paper_id") == OLD_PAPER)])
+    papers = papers.with_columns(
+        pl.when(pl.col("paper_id") == ARXIV_PAPER)
+        .then(pl.col("n_appearances") - 1)
+        .otherwise("n_appearances")
+        .alias("n_appearances")
+    )
+    return _with(t, "papers", papers)
+
+
+def _float_arxiv(t):
+    """2411.18670 read through a float: 2411.1867, in arxiv_id and every paper_id that refers to it."""
+    paper_id = pl.col("paper_id").replace(ARXIV_PAPER, "arxiv:2411.1867")
+    arxiv_id = pl.col("arxiv_id").replace("2411.18673", "2411.1867")
+    return {
+        "papers": t["papers"].with_columns(paper_id=paper_id, arxiv_id=arxiv_id),
+        "appearances": t["appearances"].with_columns(paper_id=paper_id),
+        "links": t["links"].with_columns(paper_id=paper_id),
+        "quarantine": t["quarantine"],
+    }
+
+
+def _duplicate_link_of_unknown_kind(t):
+    return _with(t, "links", pl.concat([t["links"], t["links"].head(1).with_columns(kind=pl.lit("blog"))]))
+
+
+TITLE = ("papers", "expect_column_values_to_not_match_regex", "title")
+NOT_NULL = "expect_column_values_to_not_be_null"
+
+# case -> (breaker, {failing outcome: its sample}); every other expectation must still pass.
+BROKEN = {
+    "duplicate paper_id": (
+        _duplicate_paper,
+        {("papers", "expect_column_values_to_be_unique", "paper_id"): [OLD_PAPER]},
+    ),
+    "LaTeX and HTML residue in titles": (
+        _set("papers", "title", {0: "$\\alpha$-Net", 1: "ARTcdotV: Auto-Regressive", 2: "Fish &amp; Chips"}),
+        {TITLE: ["$\\alpha$-Net", "ARTcdotV: Auto-Regressive", "Fish &amp; Chips"]},
+    ),
+    "float-mangled arxiv id": (
+        _float_arxiv,
+        {
+            ("papers", "expect_column_values_to_match_regex", "arxiv_id"): ["2411.1867"],
+            ("papers", "expect_column_values_to_match_regex", "paper_id"): ["arxiv:2411.1867"],
+        },
+    ),
+    "bad URLs": (
+        _set("links", "url", {0: "https://github.com/x/art.", 1: "javascript:alert(1)"}),
+        {
+            ("links", "expect_column_values_to_match_regex", "url"): ["javascript:alert(1)"],
+            ("links", "expect_column_values_to_not_match_regex", "url"): ["https://github.com/x/art."],
+        },
+    ),
+    "bad code_url": (
+        _set("papers", "code_url", {1: "https://github.com/x /art"}),
+        {("papers", "expect_column_values_to_match_regex", "code_url"): ["https://github.com/x /art"]},
+    ),
+    "duplicate link of unknown kind": (
+        _duplicate_link_of_unknown_kind,
+        {
+            ("links", "expect_column_values_to_be_in_set", "kind"): ["blog"],
+            ("links", "expect_compound_columns_to_be_unique", "paper_id, url"): [
+                f"paper_id={ARXIV_PAPER}, url=https://github.com/x/art"
+            ],
+        },
+    ),
+    "orphan appearance": (
+        _set("appearances", "paper_id", {19: "arxiv:2411.99999"}),
+        {("appearances", "paper_ids_exist_in_papers", "paper_id"): ["arxiv:2411.99999"]},
+    ),
+    "language not ISO 639-1": (
+        _set("papers", "language", {0: "EN"}),
+        {
+            ("papers", "expect_column_values_to_match_regex", "language"): ["EN"],
+            ("papers", "expect_column_values_to_be_in_set", "language"): ["EN"],
+        },
+    ),  # a warning rides along
+    "first_seen after last_seen": (
+        _set("papers", "first_seen", {1: dt.date(2025, 3, 14)}),
+        {
+            ("papers", "expect_column_pair_values_a_to_be_greater_than_b", "last_seen, first_seen"): [
+                "last_seen=2025-03-13, first_seen=2025-03-14"
+            ]
+        },
+    ),
+    "n_appearances do not add up": (
+        _set("papers", "n_appearances", {0: 18}),
+        {("papers", "expect_column_sum_to_be_between", "n_appearances"): []},
+    ),
+    "null title": (_set("papers", "title", {2: None}), {("papers", NOT_NULL, "title"): ["row 2"]}),
+    "missing column": (
+        lambda t: _with(t, "links", t["links"].drop("host")),
+        {
+            ("links", "expect_table_columns_to_match_ordered_list", None): [],
+            ("links", "columns_have_contract_types", None): ["host: missing (contract String)"],
+            ("links", NOT_NULL, "host"): [],
+        },
+    ),
+    "retyped column": (
+        lambda t: _with(t, "appearances", t["appearances"].with_columns(pl.col("position").cast(pl.Int64))),
+        {("appearances", "columns_have_contract_types", None): ["position: Int64 (contract Int32)"]},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_each_blocking_rule_blocks(case: str, tmp_path: Path):
+    breaker, expected = BROKEN[case]
+    report = run(tmp_path, breaker(valid_tables()))
+    assert report.success is False
+    assert failed(report) == set(expected)
+    samples = {(o.table, o.expectation, o.column): o.sample for o in report.outcomes if not o.success}
+    assert samples == expected
+    assert all(
+        o.blocking
+        for o in report.outcomes
+        if not o.success and o.expectation != "expect_column_values_to_be_in_set"
+    )
+
+
+def test_title_tag_and_nbsp_fail_their_own_expectations(tmp_path: Path):
+    report = run(tmp_path, _set("papers", "title", {0: SCRIPT, 1: "Deep\u00a0Learning"})(valid_tables()))
+    by_description = {o.description: o.sample for o in report.blocking_failures()}
+    assert by_description == {
+        "no LaTeX/HTML residue in titles ($, backslash, glued cdot, entities, tags)": [SCRIPT],
+        "no NBSP or zero-width characters in titles": ["Deep⟨U+00A0⟩Learning"],
+    }
+    # GX 1.24.1 writes failing values into Data Docs unescaped; validate_version escapes them first.
+    pages = [p.read_text() for p in (tmp_path / "gx_data_docs" / "validations").rglob("*.html")]
+    assert len(pages) == 4
+    assert not any("<script>alert" in page for page in pages)
+    assert any("&lt;script&gt;alert(1)&lt;/script&gt;" in page for page in pages)
+
+
+def test_missing_column_is_named(tmp_path: Path):
+    report = run(tmp_path, _with(valid_tables(), "links", valid_tables()["links"].drop("host")))
+    columns = next(o for o in report.blocking_failures() if o.expectation.endswith("match_ordered_list"))
+    assert columns.observed == "missing host"
+    not_null = next(o for o in report.blocking_failures() if o.column == "host")
+    assert not_null.observed.startswith("could not evaluate: ")
+
+
+def test_reconciliation_mismatch_blocks(tmp_path: Path):
+    report = run(tmp_path, valid_tables(), raw_records=RAW_RECORDS + 1)
+    assert report.success is False
+    assert failed(report) == {("appearances", "expect_table_row_count_to_equal", None)}
+    (outcome,) = report.blocking_failures()
+    assert outcome.observed == "21 rows (expected 22)"
+    assert "MISMATCH" in (tmp_path / "index.html").read_text()
+
+
+def test_failing_outcome_carries_figures_and_the_exception_names_it(tmp_path: Path):
+    report = run(tmp_path, _float_arxiv(valid_tables()))
+    arxiv = next(o for o in report.blocking_failures() if o.column == "arxiv_id")
+    assert arxiv.observed == "1 of 2 non-null values unexpected (50.0%); 1 null skipped"
+    blocked = ValidationBlocked(None, report)
+    assert blocked.report is report
+    assert str(blocked).startswith("version v7 blocked: 2 blocking expectation(s) failed (papers.arxiv_id ")
+    assert str(blocked).endswith(f"report: {tmp_path / 'index.html'}")
+    assert str(ValidationBlocked("the pipeline's words", report)) == "the pipeline's words"
+
+
+def test_row_count_drop_vs_parent_warns_without_blocking(tmp_path: Path):
+    parent = valid_tables()
+    # 12 more papers, a third of them without abstract or language, so only the row count moves.
+    extra = [
+        _paper(
+            f"title:{i:016x}",
+            None,
+            f"Paper {i}",
+            1,
+            **({"abstract": None, "language": None} if i % 3 else {}),
+        )
+        for i in range(12)
+    ]
+    parent["papers"] = pl.concat([parent["papers"], _frame("papers", extra)])
+    report = run(tmp_path, valid_tables(), parent=parent)
+    assert report.success is True
+    assert failed(report) == {("papers", "row_count_drop_vs_parent", None)}
+    (warning,) = report.warnings()
+    assert warning.blocking is False
+    assert warning.observed == "3 rows vs 15 in the parent (-80.0%)"
+    assert "PUBLISHED-eligible" in (tmp_path / "index.html").read_text()
+
+
+def test_null_share_and_language_drift_vs_parent_warn(tmp_path: Path):
+    parent = valid_tables()
+    parent["papers"] = parent["papers"].with_columns(language=pl.lit("en"), abstract=pl.lit("x"))
+    now = valid_tables()
+    now["papers"] = now["papers"].with_columns(language=pl.lit("de"))
+    report = run(tmp_path, now, parent=parent)
+    assert report.success is True
+    assert failed(report) == {
+        ("papers", "null_share_jump_vs_parent", "abstract"),
+        ("papers", "top_language_share_shift_vs_parent", "language"),
+        ("papers", "expect_column_values_to_be_in_set", "language"),
+    }
+    shift = next(o for o in report.warnings() if o.expectation == "top_language_share_shift_vs_parent")
+    assert shift.observed == "en: 100.0% of papers in the parent, 0.0% now (-100.0 points)"
+
+
+def test_quarantine_share_warns(tmp_path: Path):
+    tables = valid_tables()
+    tables["quarantine"] = _frame("quarantine", tables["quarantine"].to_dicts() * 3)
+    report = run(tmp_path, tables, raw_records=21 + 3)
+    assert report.success is True
+    assert failed(report) == {("quarantine", "quarantine_share_of_raw_records", None)}
+    (warning,) = report.warnings()
+    assert (warning.observed, warning.sample) == (
+        "3 of 24 raw records quarantined (12.5%)",
+        ["no title (x3)"],
+    )
+
+
+# --- the HTML report ----------------------------------------------------------------------------------------
+
+
+def _hrefs(html: str) -> list[str]:
+    return re.findall(r"""href\s*=\s*["']?([^"' >]+)""", html, flags=re.I)
+
+
+def test_html_is_self_contained_and_escapes_everything(valid: Report):
+    html = (valid.report_dir / "index.html").read_text()
+    assert SCRIPT not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the quarantined raw_text and the context note
+    assert "<script" not in html.lower()
+    assert not re.search(r"\ssrc\s*=", html, flags=re.I)
+    assert not re.search(r"<link\b", html, flags=re.I)
+    assert "@import" not in html and "url(" not in html
+    assert set(_hrefs(html)) == {"https://example.org/dump", "gx_data_docs/index.html"}
+
+
+def test_javascript_url_is_never_a_link(tmp_path: Path):
+    context = {
+        "inputs": [{"path": "javascript:alert(1)", "url": "javascript:alert(1)"}],
+        "data": "data:text/html,<b>x</b>",
+        "ok": "http://example.org/a?b=1&c=2",
+    }
+    report = run(tmp_path, _set("links", "url", {0: "javascript:alert(1)"})(valid_tables()), context=context)
+    html = (tmp_path / "index.html").read_text()
+    assert "javascript:alert(1)" in html  # shown as text, in the failing URL sample and the context
+    assert _hrefs(html) == ["http://example.org/a?b=1&amp;c=2", "gx_data_docs/index.html"]
+    assert report.success is False
+
+
+def test_render_report_escapes_outcomes_and_blocking_list(tmp_path: Path):
+    outcome = Outcome(
+        table="papers",
+        expectation="expect_x",
+        column="title",
+        blocking=True,
+        success=False,
+        observed=f"1 of 1 rows unexpected {SCRIPT}",
+        sample=[SCRIPT, '"><img src=x>'],
+        description="why <b>",
+    )
+    report = Report(version="v<1>", success=False, outcomes=[outcome], report_dir=tmp_path)
+    html = render_report(
+        report,
+        tables_counts={"raw_records": 1, "appearances": 0, "quarantine": 1},
+        context={"<k>": {"<inner>": SCRIPT}},
+        quarantine=None,
+    )
+    assert "<script" not in html and "<img" not in html and "why <b>" not in html
+    assert "why &lt;b&gt;" in html and "&quot;&gt;&lt;img src=x&gt;" in html
+    assert "BLOCKED" in html and "v&lt;1&gt;" in html and "&lt;inner&gt;" in html
+    assert "Data Docs were not built" in html
