@@ -129,7 +129,7 @@ def validate_version(
         if not c.is_gx
     }
     gx_outcomes, gx_results, data_docs, docs_error = _run_gx(
-        gx_checks, tables, parameters=parameters, version=version, docs_dir=report_dir / DATA_DOCS_DIR
+        gx_checks, tables, parameters=parameters, version=version, docs_dir=(report_dir / DATA_DOCS_DIR).resolve()
     )
     by_index.update(gx_outcomes)
     outcomes = [by_index[i] for i in range(len(SUITE))]
