@@ -5,8 +5,16 @@ as a function so that this module stays free of process pools.
 
 Identity: `arxiv:<version-less id>` when any record of the paper gives an id, otherwise `title:<16 hex>` from
 the normalised title key. A title-only record whose key matches exactly one id-bearing record's key joins that
-paper. Field precedence within a paper: the newest sighting (latest digest date, then the later position) wins
-for title and abstract; the first non-empty list wins for authors and categories.
+paper, whichever arrived first. When that re-identifies a paper published earlier under its title id, the old
+id is kept in `aliases`.
+
+Field precedence within a paper (documented for analysts in the dataset card):
+- title: the highest arXiv version shown, then arXiv's own sources (listing, e-mail, feed) over Hugging Face
+  ones, then the newest digest — so a replacement's revised title wins;
+- abstract, comments, journal_ref, doi: the same order, first non-null;
+- authors: curated sources first (arXiv listing/e-mail, feed, HF daily JSON, then scraped pages);
+- categories: the union over all sightings (a cross-listing names every category);
+- flags: the chosen sighting's, with `abstract_missing` only when no sighting has an abstract.
 """
 
 from __future__ import annotations
@@ -29,11 +37,22 @@ def title_hash(keys: pl.Series) -> pl.Series:
     return keys.replace_strict(digests, default=None, return_dtype=pl.String)
 
 
+# Lower ranks are trusted more for titles and authors: arXiv's own sources first, scraped pages last.
+SOURCE_RANK = {
+    "arxiv_listing": 0,
+    "arxiv_email": 0,
+    "arxiv_feed": 1,
+    "hf_daily_json": 2,
+    "hf_papers_html": 3,
+    "hf_papers_text": 4,
+}
+
+
 def with_paper_ids(records: pl.LazyFrame) -> pl.LazyFrame:
     """Add `paper_id`: the arXiv id when the record or a same-titled record has one, else the title hash."""
     # Title keys that point to exactly one arXiv id: title-only sightings of those papers join the id.
     key_to_id = (
-        records.filter(pl.col("arxiv_id").is_not_null())
+        records.filter(pl.col("arxiv_id").is_not_null() & (pl.col("title_key") != ""))
         .group_by("title_key")
         .agg(pl.col("arxiv_id").unique().alias("ids"))
         .filter(pl.col("ids").list.len() == 1)
@@ -43,15 +62,17 @@ def with_paper_ids(records: pl.LazyFrame) -> pl.LazyFrame:
         records.join(key_to_id, on="title_key", how="left")
         .with_columns(
             pl.coalesce("arxiv_id", "id_by_title").alias("arxiv_id"),
-            pl.col("title_key").map_batches(title_hash, return_dtype=pl.String).alias("title_hash"),
+            (pl.lit("title:") + pl.col("title_key").map_batches(title_hash, return_dtype=pl.String)).alias(
+                "title_id"
+            ),
         )
         .with_columns(
             pl.when(pl.col("arxiv_id").is_not_null())
             .then(pl.lit("arxiv:") + pl.col("arxiv_id"))
-            .otherwise(pl.lit("title:") + pl.col("title_hash"))
+            .otherwise(pl.col("title_id"))
             .alias("paper_id")
         )
-        .drop("id_by_title", "title_hash")
+        .drop("id_by_title")
     )
 
 
@@ -83,20 +104,37 @@ def links_table(records: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def papers_table(records: pl.LazyFrame, links: pl.LazyFrame, detect: LanguageDetector) -> pl.LazyFrame:
-    """One row per paper: fields from the preferred sighting, dates and counts over all sightings."""
-    newest_first = records.sort(
-        ["paper_id", "digest_date", "position"], descending=[False, True, True], nulls_last=True
+def papers_table(
+    records: pl.LazyFrame,
+    links: pl.LazyFrame,
+    detect: LanguageDetector,
+    parent: pl.DataFrame | None = None,
+) -> pl.LazyFrame:
+    """One row per paper: fields by precedence over its sightings; dates and counts over all of them.
+
+    `parent` is the previous version's papers: a title id published there that now belongs to an arXiv paper
+    becomes that paper's alias, and aliases once published are kept.
+    """
+    rank = pl.col("source_format").replace_strict(SOURCE_RANK, default=len(SOURCE_RANK), return_dtype=pl.Int32)
+    preferred_first = records.with_columns(rank.alias("source_rank")).sort(
+        ["paper_id", "arxiv_version", "source_rank", "digest_date", "position"],
+        descending=[False, True, False, True, True],
+        nulls_last=True,
     )
-    first_non_empty = lambda c: pl.col(c).filter(pl.col(c).list.len() > 0).first()  # noqa: E731
-    papers = newest_first.group_by("paper_id").agg(
+    parent_aliases = (
+        parent.select("paper_id", pl.col("aliases").alias("parent_aliases"))
+        if parent is not None
+        else pl.DataFrame(schema={"paper_id": pl.String, "parent_aliases": pl.List(pl.String)})
+    )
+    known = pl.concat([parent_aliases["paper_id"], parent_aliases["parent_aliases"].explode()]).drop_nulls()
+    papers = preferred_first.group_by("paper_id").agg(
         pl.col("arxiv_id").drop_nulls().first(),
         pl.col("title").first(),
         pl.col("title_raw").first(),
         pl.col("abstract").drop_nulls().first(),
         pl.col("abstract_raw").drop_nulls().first(),
-        first_non_empty("authors"),
-        first_non_empty("categories"),
+        pl.col("authors").sort_by("source_rank", maintain_order=True).filter(pl.col("authors").list.len() > 0).first(),
+        pl.col("categories").explode().drop_nulls().unique(maintain_order=True).alias("categories"),
         pl.col("published_at").drop_nulls().min(),
         pl.col("comments").drop_nulls().first(),
         pl.col("journal_ref").drop_nulls().first(),
@@ -105,6 +143,7 @@ def papers_table(records: pl.LazyFrame, links: pl.LazyFrame, detect: LanguageDet
         pl.col("digest_date").max().alias("last_seen"),
         pl.len().cast(pl.Int32).alias("n_appearances"),
         pl.col("flags").first(),
+        pl.col("title_id").filter(pl.col("title_id").is_in(known.implode())).unique().sort().alias("aliases"),
     )
     first_url = lambda kind: (  # noqa: E731
         links.filter(pl.col("kind") == kind)
@@ -114,6 +153,7 @@ def papers_table(records: pl.LazyFrame, links: pl.LazyFrame, detect: LanguageDet
     papers = (
         papers.join(first_url("code"), on="paper_id", how="left")
         .join(first_url("project"), on="paper_id", how="left")
+        .join(parent_aliases.lazy(), on="paper_id", how="left")
         .with_columns(
             pl.col("authors").fill_null(pl.lit([], dtype=pl.List(pl.String))),
             pl.col("categories").fill_null(pl.lit([], dtype=pl.List(pl.String))),
@@ -126,7 +166,11 @@ def papers_table(records: pl.LazyFrame, links: pl.LazyFrame, detect: LanguageDet
                 .otherwise(pl.lit([], dtype=pl.List(pl.String)))
             )
             .list.sort(),
-            pl.lit([], dtype=pl.List(pl.String)).alias("aliases"),
+            pl.col("aliases")
+            .list.concat(pl.col("parent_aliases").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+            .list.unique()
+            .list.set_difference(pl.concat_list(pl.col("paper_id")))
+            .list.sort(),
             pl.concat_str(
                 pl.col("title"), pl.lit(". "), pl.col("abstract").fill_null(""), ignore_nulls=True
             ).alias("language_text"),
@@ -134,6 +178,6 @@ def papers_table(records: pl.LazyFrame, links: pl.LazyFrame, detect: LanguageDet
     )
     return (
         papers.with_columns(pl.col("language_text").map_batches(detect, return_dtype=pl.String).alias("language"))
-        .drop("language_text")
+        .drop("language_text", "parent_aliases")
         .sort("paper_id")
     )

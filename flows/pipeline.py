@@ -64,13 +64,15 @@ def extraction(raw_dir: Path, cache_dir: Path | None, year: int | None) -> Extra
     return Extraction(records, quarantine, [info for _, info in parts])
 
 
-def dataset_tables(extracted: Extraction, language_workers: int) -> dict[str, pl.DataFrame]:
+def dataset_tables(
+    extracted: Extraction, language_workers: int, parent_papers: pl.DataFrame | None = None
+) -> dict[str, pl.DataFrame]:
     """Clean the raw records and resolve identity into the four published tables."""
     detect = functools.partial(language.detected_languages, workers=language_workers)
     records = identity.with_paper_ids(clean.clean_records(extracted.records.lazy())).collect()
     lazy = records.lazy()
     links = identity.links_table(lazy).collect()
-    papers = identity.papers_table(lazy, links.lazy(), detect).collect()
+    papers = identity.papers_table(lazy, links.lazy(), detect, parent_papers).collect()
     appearances = identity.appearances_table(lazy).collect()
     tables = {"papers": papers, "appearances": appearances, "links": links, "quarantine": extracted.quarantine}
     return {name: pl.from_arrow(conform(tables[name], schema)) for name, schema in PUBLISHED.items()}
@@ -131,8 +133,10 @@ def read_dumps(raw_dir: Path, cache_dir: Path, year: int | None) -> Extraction:
 
 
 @task(name="build_tables", cache_policy=NO_CACHE)
-def build_tables(extracted: Extraction, language_workers: int) -> dict[str, pl.DataFrame]:
-    return dataset_tables(extracted, language_workers)
+def build_tables(
+    extracted: Extraction, language_workers: int, parent_papers: pl.DataFrame | None
+) -> dict[str, pl.DataFrame]:
+    return dataset_tables(extracted, language_workers, parent_papers)
 
 
 @task(name="stage_candidate", cache_policy=NO_CACHE)
@@ -180,19 +184,19 @@ def papers_run(
         raw_records = extracted.records.height + extracted.quarantine.height
         log.info("read %d dumps: %d records, %d quarantined", len(extracted.inputs), extracted.records.height,
                  extracted.quarantine.height)
-        tables = build_tables(extracted, settings.language_workers)
+        latest = publish.latest_name(dataset_dir)
+        parent = publish.read_tables(dataset_dir, latest) if latest else None
+        tables = build_tables(extracted, settings.language_workers, parent["papers"] if parent else None)
         counts = {name: frame.height for name, frame in tables.items()} | {"raw_records": raw_records}
         log.info("built %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
 
         candidate = stage_candidate(dataset_dir, tables, settings.row_group_size)
-        latest = publish.latest_name(dataset_dir)
         if publish.same_as_latest(dataset_dir, candidate):
             publish.discard(candidate)
             log.info("unchanged: same content as %s", latest)
             return RunResult("unchanged", latest, str(dataset_dir / latest / "report" / "index.html"), counts)
 
         name = publish.next_version_name(dataset_dir)
-        parent = publish.read_tables(dataset_dir, latest) if latest else None
         diff = papers_diff(parent["papers"], tables["papers"]) if parent else None
         context = {"inputs": extracted.inputs, "diff": diff["summary"] if diff else None, "parent": latest}
         report = validate_candidate(tables, name, raw_records, parent, candidate.path / "report", context)
