@@ -9,10 +9,10 @@ paper, whichever arrived first. When that re-identifies a paper published earlie
 id is kept in `aliases`.
 
 Field precedence within a paper (documented for analysts in the dataset card):
-- title: the highest arXiv version shown, then arXiv's own sources (listing, e-mail, feed) over Hugging Face
-  ones, then the newest digest — so a replacement's revised title wins;
+- title: arXiv's own sources (listing, e-mail, feed) over HF daily JSON over scraped HF pages; within those,
+  the highest arXiv version shown, then the newest digest — so a replacement's revised title wins;
 - abstract, comments, journal_ref, doi: the same order, first non-null;
-- authors: curated sources first (arXiv listing/e-mail, feed, HF daily JSON, then scraped pages);
+- authors: the same source order (arXiv's metadata beats a scraped spelling);
 - categories: the union over all sightings (a cross-listing names every category);
 - flags: the chosen sighting's, with `abstract_missing` only when no sighting has an abstract.
 """
@@ -41,10 +41,10 @@ def title_hash(keys: pl.Series) -> pl.Series:
 SOURCE_RANK = {
     "arxiv_listing": 0,
     "arxiv_email": 0,
-    "arxiv_feed": 1,
-    "hf_daily_json": 2,
-    "hf_papers_html": 3,
-    "hf_papers_text": 4,
+    "arxiv_feed": 0,
+    "hf_daily_json": 1,
+    "hf_papers_html": 2,
+    "hf_papers_text": 3,
 }
 
 
@@ -117,8 +117,8 @@ def papers_table(
     """
     rank = pl.col("source_format").replace_strict(SOURCE_RANK, default=len(SOURCE_RANK), return_dtype=pl.Int32)
     preferred_first = records.with_columns(rank.alias("source_rank")).sort(
-        ["paper_id", "arxiv_version", "source_rank", "digest_date", "position"],
-        descending=[False, True, False, True, True],
+        ["paper_id", "source_rank", "arxiv_version", "digest_date", "position"],
+        descending=[False, False, True, True, True],
         nulls_last=True,
     )
     parent_aliases = (
