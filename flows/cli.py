@@ -43,18 +43,23 @@ def run(
     out_dir: OutDir = None,
     year: Annotated[int | None, typer.Option(help="year for digests whose header has none")] = None,
     wait: Annotated[float | None, typer.Option(help="seconds to wait if another run holds the lock")] = None,
+    allow_schema_change: Annotated[
+        bool, typer.Option(help="publish even if a column was removed or retyped since the parent")
+    ] = False,
 ) -> None:
     """Extract, clean, validate and publish one version (or report that nothing changed)."""
-    from flows.pipeline import UnusableInput, ValidationBlocked, papers_run
+    from flows.pipeline import SchemaChangeRefused, UnusableInput, ValidationBlocked, papers_run
     from flows.publish import PublishBusy
 
-    s = _settings(raw_dir=raw_dir, out_dir=out_dir, year=year, lock_timeout_s=wait)
+    s = _settings(raw_dir=raw_dir, out_dir=out_dir, year=year, lock_timeout_s=wait,
+                  allow_schema_change=allow_schema_change or None)
     try:
         result = papers_run(
             raw_dir=s.raw_dir, out_dir=s.out_dir, year=s.year, lock_timeout_s=s.lock_timeout_s,
             language_workers=s.language_workers, row_group_size=s.row_group_size,
+            allow_schema_change=s.allow_schema_change,
         )
-    except ValidationBlocked as exc:
+    except (ValidationBlocked, SchemaChangeRefused) as exc:
         err.print(f"[red]blocked:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
     except (UnusableInput, PublishBusy) as exc:
@@ -69,11 +74,22 @@ def run(
 
 
 @app.command()
-def versions(out_dir: OutDir = None) -> None:
+def versions(
+    out_dir: OutDir = None,
+    keep: Annotated[int | None, typer.Option(help="first remove all but the newest N versions (never latest)")] = None,
+) -> None:
     """List published versions with creation time, row counts, validation status and the latest marker."""
     from flows import publish
 
     dataset_dir = _settings(out_dir=out_dir).dataset_dir
+    if keep is not None:
+        try:
+            with publish.dataset_lock(dataset_dir):
+                removed = publish.pruned_versions(dataset_dir, keep)
+        except (publish.PublishBusy, ValueError) as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+        console.print(f"removed {', '.join(removed) or 'nothing'}")
     names = publish.version_names(dataset_dir)
     if not names:
         err.print(f"no published versions in {dataset_dir}")

@@ -24,9 +24,22 @@ from flows.diff import papers_diff
 from flows.extract import UnusableInput, dump_paths, extracted_dump
 from flows.settings import Settings
 from flows.validate import Report, ValidationBlocked, validate_version
-from schemas.tables import PUBLISHED, QUARANTINE, RAW_RECORDS, conform, empty, fingerprint
+from schemas.tables import (
+    PUBLISHED,
+    QUARANTINE,
+    RAW_RECORDS,
+    conform,
+    empty,
+    fingerprint,
+    schema_description,
+    schema_violations,
+)
 
-__all__ = ["RunResult", "papers_run", "ValidationBlocked", "UnusableInput"]
+__all__ = ["RunResult", "papers_run", "ValidationBlocked", "UnusableInput", "SchemaChangeRefused"]
+
+
+class SchemaChangeRefused(Exception):
+    """The code's table schemas break the parent version's (column removed or retyped)."""
 
 
 @dataclass
@@ -111,6 +124,7 @@ def version_manifest(
         "inputs": [{k: i[k] for k in ("path", "sha256", "format", "records", "quarantined")} for i in extracted.inputs],
         "outputs": [{"file": f, **o} for f, o in candidate.outputs.items()],
         "schema_fingerprint": fingerprint(),
+        "schema": schema_description(),
         "validation": report.summary(),
         "counts": {
             "raw_records": raw,
@@ -172,11 +186,13 @@ def papers_run(
     lock_timeout_s: float = 0.0,
     language_workers: int = 0,
     row_group_size: int = 100_000,
+    allow_schema_change: bool = False,
 ) -> RunResult:
     """One run: extract -> clean -> validate -> publish a new version, or report that nothing changed."""
     log = get_run_logger()
     settings = Settings(raw_dir=raw_dir, out_dir=out_dir, year=year, lock_timeout_s=lock_timeout_s,
-                        language_workers=language_workers, row_group_size=row_group_size)
+                        language_workers=language_workers, row_group_size=row_group_size,
+                        allow_schema_change=allow_schema_change)
     dataset_dir = settings.dataset_dir
     with publish.dataset_lock(dataset_dir, settings.lock_timeout_s):
         publish.cleared_stale_candidates(dataset_dir)
@@ -197,6 +213,14 @@ def papers_run(
             return RunResult("unchanged", latest, str(dataset_dir / latest / "report" / "index.html"), counts)
 
         name = publish.next_version_name(dataset_dir)
+        if latest and not settings.allow_schema_change:
+            breaks = schema_violations(publish.read_manifest(dataset_dir, latest).get("schema", {}), schema_description())
+            if breaks:
+                publish.discard(candidate)
+                raise SchemaChangeRefused(
+                    f"schema change against {latest} refused: {'; '.join(breaks)} "
+                    "(pass --allow-schema-change to publish anyway)"
+                )
         diff = papers_diff(parent["papers"], tables["papers"]) if parent else None
         context = {"inputs": extracted.inputs, "diff": diff["summary"] if diff else None, "parent": latest}
         report = validate_candidate(tables, name, raw_records, parent, candidate.path / "report", context)

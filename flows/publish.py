@@ -216,9 +216,30 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def pruned_versions(dataset_dir: Path, keep: int) -> list[str]:
+    """Remove all but the newest `keep` versions (never `latest`); call while holding the dataset lock.
+
+    Each version is first renamed out of the version namespace, so it disappears from listings at once and a
+    crash halfway leaves a hidden directory rather than a broken version.
+    """
+    if keep < 1:
+        raise ValueError("keep must be at least 1")
+    names = version_names(dataset_dir)
+    protected = set(names[-keep:]) | {latest_name(dataset_dir)}
+    removed = []
+    for name in names:
+        if name in protected:
+            continue
+        doomed = dataset_dir / f".removing-{name}-{uuid.uuid4().hex[:8]}"
+        os.rename(dataset_dir / name, doomed)
+        shutil.rmtree(doomed)
+        removed.append(name)
+    return removed
+
+
 def cleared_stale_candidates(dataset_dir: Path) -> list[Path]:
     """Remove candidates left by runs that crashed (only called while holding the lock)."""
-    stale = [p for p in dataset_dir.glob(".candidate-*") if p.is_dir()]
+    stale = [p for pattern in (".candidate-*", ".removing-*") for p in dataset_dir.glob(pattern) if p.is_dir()]
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
     return stale

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     lock_timeout_s: float = Field(0.0, description="how long to wait for another run's lock before giving up")
     language_workers: int = Field(0, description="processes for language detection (0 = cores)")
     row_group_size: int = Field(100_000, description="Parquet row-group size")
+    allow_schema_change: bool = Field(False, description="publish even if a column was removed or retyped")
 
     @property
     def dataset_dir(self) -> Path:

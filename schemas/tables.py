@@ -140,3 +140,125 @@ def fingerprint(schemas: dict[str, pa.Schema] = PUBLISHED) -> str:
         table: [[f.name, str(f.type), f.nullable] for f in schema] for table, schema in sorted(schemas.items())
     }
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------- evolution
+
+def schema_description(schemas: dict[str, pa.Schema] = PUBLISHED) -> dict[str, list[dict]]:
+    """Tables -> columns (name, Arrow type, nullable): what a manifest records and evolution compares."""
+    return {
+        table: [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema]
+        for table, schema in schemas.items()
+    }
+
+
+def schema_violations(old: dict[str, list[dict]], new: dict[str, list[dict]]) -> list[str]:
+    """Breaking changes from `old` to `new`: a table or column removed or retyped, a required column added.
+
+    Adding a nullable column (or a new table) is the one allowed change; readers pinned to the old schema
+    keep working.
+
+    >>> schema_violations({"t": [{"name": "a", "type": "string", "nullable": True}]}, {"t": []})
+    ['t.a removed']
+    """
+    problems = []
+    for table, old_columns in old.items():
+        if table not in new:
+            problems.append(f"table {table} removed")
+            continue
+        now = {c["name"]: c for c in new[table]}
+        for column in old_columns:
+            current = now.get(column["name"])
+            if current is None:
+                problems.append(f"{table}.{column['name']} removed")
+            elif current["type"] != column["type"]:
+                problems.append(f"{table}.{column['name']} retyped {column['type']} -> {current['type']}")
+            elif column["nullable"] and not current["nullable"]:
+                problems.append(f"{table}.{column['name']} became required")
+        known = {c["name"] for c in old_columns}
+        problems += [
+            f"{table}.{c['name']} added as required (new columns must be nullable)"
+            for c in new[table]
+            if c["name"] not in known and not c["nullable"]
+        ]
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------- exports
+
+_JSON_TYPES = {"string": "string", "int32": "integer", "int64": "integer", "date32[day]": "string",
+               "timestamp[us, tz=UTC]": "string", "bool": "boolean", "double": "number"}
+_JSON_FORMATS = {"date32[day]": "date", "timestamp[us, tz=UTC]": "date-time"}
+
+
+def _json_type(type_: pa.DataType) -> dict:
+    if pa.types.is_list(type_):
+        return {"type": "array", "items": _json_type(type_.value_type)}
+    if pa.types.is_struct(type_):
+        return {
+            "type": "object",
+            "properties": {f.name: _json_type(f.type) for f in type_},
+        }
+    out = {"type": _JSON_TYPES[str(type_)]}
+    if str(type_) in _JSON_FORMATS:
+        out["format"] = _JSON_FORMATS[str(type_)]
+    return out
+
+
+def json_schema(schemas: dict[str, pa.Schema] = PUBLISHED) -> dict:
+    """A JSON Schema (2020-12) describing one row of each published table, with the Arrow type beside it."""
+    defs = {}
+    for table, schema in schemas.items():
+        properties = {}
+        for f in schema:
+            prop = _json_type(f.type)
+            if f.nullable:
+                prop = {"anyOf": [prop, {"type": "null"}]}
+            properties[f.name] = prop | {"description": _doc(f), "x-arrow-type": str(f.type)}
+        defs[table] = {
+            "type": "object",
+            "properties": properties,
+            "required": [f.name for f in schema],
+            "additionalProperties": True,
+        }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "papers dataset tables",
+        "description": f"One row of each published table. Schema fingerprint {fingerprint(schemas)}.",
+        "$defs": defs,
+    }
+
+
+def schema_markdown(schemas: dict[str, pa.Schema] = PUBLISHED) -> str:
+    """Human-readable schema docs: one table per published table, one line per column."""
+    lines = [
+        "# papers — published tables",
+        "",
+        "Generated from `schemas/tables.py` by `python -m schemas.tables`; do not edit by hand.",
+        f"Schema fingerprint: `{fingerprint(schemas)}`.",
+        "",
+        "Evolution rule: adding a nullable column is allowed; removing, retyping or adding a required column",
+        "refuses to publish unless explicitly allowed (`papers run --allow-schema-change`).",
+    ]
+    for table, schema in schemas.items():
+        lines += ["", f"## {table}", "", "| column | type | nullable | meaning |", "|---|---|---|---|"]
+        lines += [
+            f"| `{f.name}` | `{f.type}` | {'yes' if f.nullable else 'no'} | {_doc(f)} |" for f in schema
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _doc(field: pa.Field) -> str:
+    return (field.metadata or {}).get(b"doc", b"").decode()
+
+
+EXPORTS = {"SCHEMA.md": lambda: schema_markdown(), "tables.schema.json": lambda: json.dumps(json_schema(), indent=2) + "\n"}
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    for name, render in EXPORTS.items():
+        (here / name).write_text(render())
+        print(f"wrote {here / name}")

@@ -191,3 +191,22 @@ def test_new_dump_publishes_v2_and_a_blocking_failure_publishes_nothing(publishe
     assert {p.name: p.read_bytes() for p in (out / "papers" / "v2").iterdir() if p.is_file()} == v2_files
     rejected = list((out / "papers" / "rejected").glob("*/report/index.html"))
     assert len(rejected) == 1
+
+
+def test_a_breaking_schema_change_is_refused_unless_allowed(published, tmp_path):
+    _, raw, out, _ = published
+    out2, raw2 = tmp_path / "out", tmp_path / "raw"
+    shutil.copytree(out, out2)
+    shutil.copytree(raw, raw2)
+    manifest_path = out2 / "papers" / "v1" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    # As if v1 had been published by code whose papers table had one more column than today's.
+    manifest["schema"]["papers"].append({"name": "legacy_score", "type": "double", "nullable": True})
+    manifest_path.write_text(json.dumps(manifest))
+    (raw2 / "extra.txt").write_text("Mar 20\n\nA Brand New Paper on Schemas\n\n" + "We study schemas. " * 12 + "\n")
+    with pytest.raises(pipeline.SchemaChangeRefused, match="papers.legacy_score removed"):
+        pipeline.papers_run(raw_dir=raw2, out_dir=out2, year=2025)
+    assert publish.version_names(out2 / "papers") == ["v1"]
+    assert not list((out2 / "papers").glob(".candidate-*"))
+    allowed = pipeline.papers_run(raw_dir=raw2, out_dir=out2, year=2025, allow_schema_change=True)
+    assert allowed.version == "v2"

@@ -92,3 +92,16 @@ def test_second_run_is_refused_while_the_lock_is_held(tmp_path):
         holder.join(10)
     with publish.dataset_lock(ds, timeout_s=1):  # free again once the holder is gone
         pass
+
+
+def test_pruning_keeps_the_newest_and_latest(tmp_path):
+    ds = tmp_path / "papers"
+    for n in range(1, 6):
+        _publish(ds, n)
+    (ds / "latest").write_text("v2\n")  # a rolled-back pointer must be protected too
+    with publish.dataset_lock(ds):
+        assert publish.pruned_versions(ds, keep=2) == ["v1", "v3"]
+    assert publish.version_names(ds) == ["v2", "v4", "v5"]
+    assert not list(ds.glob(".removing-*"))
+    with pytest.raises(ValueError):
+        publish.pruned_versions(ds, keep=0)
