@@ -20,5 +20,9 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+N ?= 100000
+bench: install
+	$(BIN)/python -m flows.bench --records $(N)
+
 clean:
 	rm -rf $(VENV) .pytest_cache

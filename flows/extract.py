@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from flows.readers.arxiv_listing import ArxivEmail, ArxivListingText
 from flows.readers.base import (
     RAW_TEXT_LIMIT,
     Dump,
@@ -25,7 +26,6 @@ from flows.readers.base import (
     resolved_digest_date,
     whole_file_quarantined,
 )
-from flows.readers.arxiv_listing import ArxivEmail, ArxivListingText
 from flows.readers.feeds import ArxivFeed
 from flows.readers.hf_html import HfPapersHtml
 from flows.readers.hf_json import HfDailyJson
