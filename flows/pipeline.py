@@ -19,7 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows import clean, identity, language, publish
-from flows.card import dataset_card
+from flows.card import card_plots, dataset_card
 from flows.diff import papers_diff
 from flows.extract import UnusableInput, dump_paths, extracted_dump
 from flows.settings import Settings
@@ -171,7 +171,10 @@ def validate_candidate(
 @task(name="write_version", cache_policy=NO_CACHE)
 def write_version(dataset_dir: Path, candidate: publish.Candidate, name: str, manifest: dict,
                   tables: dict[str, pl.DataFrame]) -> Path:
-    (candidate.path / "README.md").write_text(dataset_card(name, tables, manifest))
+    (candidate.path / "README.md").write_text(dataset_card(name, tables, manifest), encoding="utf-8")
+    for rel, svg in card_plots(tables).items():
+        (candidate.path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (candidate.path / rel).write_text(svg, encoding="utf-8")
     return publish.promoted(dataset_dir, candidate, name, manifest)
 
 
