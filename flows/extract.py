@@ -34,7 +34,7 @@ from flows.readers.hf_text import HfPapersText
 __all__ = ["Dump", "Parsed", "READERS", "UnusableInput", "dump_cut_short", "resolved_digest_date"]
 
 # Bump when any reader's output changes, so cached per-file results are not reused.
-EXTRACT_VERSION = 3
+EXTRACT_VERSION = 4
 
 # Sniffed in this order: the most specific formats first, the loosely-shaped text page last.
 READERS: tuple[Reader, ...] = (

@@ -185,3 +185,23 @@ def test_unchanged_file_is_served_from_cache(tmp_path):
     changed, info4 = extracted_dump(raw / "basic.txt", raw, cache, 2025)
     assert info4["cached"] is False and changed.records["title_raw"][0].startswith("AC4D")
     assert pl.read_parquet(next(cache.glob("*/records.parquet"))).height == 4
+
+
+@pytest.mark.parametrize(
+    ("line", "is_abstract"),
+    [
+        ("RLEEGNet: Integrating Brain-Computer Interfaces with Adaptive AI for Intuitive Responsiveness and "
+         "High-Accuracy Motor Imagery Classification", False),
+        ("A Study (Extended Abstract)", False),
+        ("Is Model Ensemble Necessary? Model-based RL via a Single Model with Lipschitz Regularized Value Function",
+         False),
+        ("Proponemos un nuevo método de aprendizaje automático que mejora la generación de imágenes a partir de "
+         "texto y reduce el coste computacional de los modelos de difusión de forma considerable. (17962)", True),
+        ("We propose a short abstract that still reads as one plain sentence of prose.", False),
+        ("We propose a short abstract that still reads as one plain sentence of prose, long enough to count.", True),
+    ],
+)
+def test_titles_and_abstracts_are_told_apart_by_content(line, is_abstract):
+    from flows.readers.hf_text import abstract_like
+
+    assert pl.DataFrame({"t": [line]}).select(abstract_like(pl.col("t"))).item() is is_abstract
