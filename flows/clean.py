@@ -1,0 +1,767 @@
+"""Clean stage: raw records -> records with cleaned title/abstract, a title key, canonical URLs and flags.
+
+Every public function returns a Polars expression (SPEC §6): string kernels run only on the rows a cheap scan
+says need them, and Python runs per value only for pylatexenc / ftfy / html, once per distinct string or LaTeX
+fragment. It does no I/O, does not merge papers (identity is the pipeline's job), does not detect language.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import multiprocessing
+import os
+import re
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from functools import cache, partial
+
+import ftfy
+import polars as pl
+
+from schemas.tables import LINK_KINDS
+
+FLAG_MEANINGS: dict[str, str] = {
+    "abstract_missing": "the record has no abstract (null or empty after cleaning)",
+    "title_empty": "the title is empty after cleaning; the record cannot be identified by title",
+    "latex_residue_title": "the cleaned title still holds a backslash, '$', '{' or '}': LaTeX not fully "
+    "converted",
+    "latex_residue_abstract": "the cleaned abstract still holds a LaTeX command or $...$ math",
+    "stripped_latex_repaired": "in the title, a LaTeX command name glued between capitals/digits (ARTcdotV) "
+    "was turned into its symbol (ART·V); the guess is worth a glance (abstracts are repaired the same way, "
+    "unflagged)",
+    "mojibake_repaired": "title or abstract was mis-decoded text (e.g. 'CafÃ©') and was repaired by ftfy",
+    "mojibake_suspected": "the cleaned title or abstract still looks mis-decoded",
+    "html_residue": "the cleaned title or abstract still contains an HTML tag",
+}
+
+# Above this many distinct strings for one Python converter, the work is spread over processes. Measured:
+# pylatexenc runs ~6,000-10,000 fragments/s (we convert fragments, not whole abstracts: ~50x the SPEC's 180
+# abstracts/s) and a spawned worker needs ~1-1.5 s to import Polars and PyArrow, so on 2 cores a pool breaks
+# even near 20,000-30,000 fragments, far past the 2,000 whole abstracts the SPEC's figure suggests.
+POOL_MIN_DISTINCT = 20_000
+
+# --- patterns (Rust regex for Polars; no look-around, no backreferences) ---------------------------------
+
+# UTF-8 read as cp1252/latin-1: a lead byte shown as Â..ï followed by a continuation byte shown as
+# U+0080..U+00BF or one of cp1252's remapped 0x80..0x9F characters (€, ‚, ƒ, „, …, ™, œ, ...).
+_CONT = (
+    "\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e"
+    "\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
+)
+MOJIBAKE = f"[\u00c2-\u00ef][{_CONT}]"
+_ENTITY = r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+_ENTITY_PY = re.compile(_ENTITY)
+
+# Inline math the pandoc way: no space just inside either dollar, so "$5 and $10" is not math.
+_MATH = r"\$\$[^$]+\$\$|\$[^$\s](?:[^$]*[^$\s])?\$|\\\(.*?\\\)|\\\[.*?\\\]"
+_BRACED = r"\{(?:[^{}]|\{[^{}]*\})*\}"
+# Escaped characters and TeX spacing, with their text.
+_CONTROL_SYMBOLS = {
+    r"\$": "$",
+    r"\%": "%",
+    r"\&": "&",
+    r"\_": "_",
+    r"\#": "#",
+    r"\{": "{",
+    r"\}": "}",
+    r"\,": "",  # a thin space: "i.\,i.\,d" is written i.i.d
+    r"\!": "",
+    r"\/": "",
+    r"\@": "",
+    r"\-": "",  # a discretionary hyphen
+    r"\;": " ",
+    r"\:": " ",
+    r"\ ": " ",
+    "\\\\": " ",
+}
+# Prose abbreviations from CVPR-style macro files; pylatexenc does not know them and would drop them.
+_ABBREVIATIONS = {
+    "eg": "e.g.",
+    "ie": "i.e.",
+    "etal": "et al.",
+    "etc": "etc.",
+    "vs": "vs.",
+    "wrt": "w.r.t.",
+    "cf": "cf.",
+    "aka": "a.k.a.",
+    "iid": "i.i.d.",
+}
+_ABBREVIATION = r"\\(" + "|".join(_ABBREVIATIONS) + r")\b\.?"
+# The pieces of LaTeX in a text, each converted on its own (once per distinct piece) and put back in place, so
+# the prose around them is never parsed as TeX (a bare % would end it, ~ would become a space, {here} vanish).
+_LATEX_FRAGMENT = "|".join(
+    [
+        # \$, \%, \,: first, so that in "\$5 and \$10" no dollar can open math
+        r"\\[$%&_#{},;:! @/\-\\]",
+        # \eg, \ie. (before command words: "\egfoo" is another command)
+        _ABBREVIATION,
+        # {\'e}, {\em word}: a group that opens with a command travels with its braces
+        r"\{\\(?:[^{}]|\{[^{}]*\})*\}",
+        _MATH,
+        # \textbf{Fast}, \emph{a {b} c}, \v{s}, \LaTeX: a command word with its optional/brace arguments
+        rf"\\[A-Za-z]+\*?(?:\[[^\[\]]*\])?(?:{_BRACED})*",
+        # \'e, \"{o}, \'\i: accents made of a symbol
+        r"""\\['"`^~=.](?:\{[^{}]*\}|\\?[A-Za-z])""",
+    ]
+)
+_LATEX_NEEDED = r"\\[A-Za-z'\"`^~=.%&_#{},;:! @/\-\\(\[$]|" + _MATH
+
+# Invisible characters, plus the two private-use characters this module uses as markers (they carry no
+# meaning in paper text, and leaving them in would let input collide with the markers).
+_INVISIBLE = "[\u200b-\u200d\u2060\ufeff\u00ad\ue000\ue001]"
+# Only runs of two or more, or a lone non-ASCII-space whitespace (NBSP, tab, newline...), need rewriting.
+_WHITESPACE = r"\s\s+|[^\S ]"
+# Characters NFC can change: marks (which may compose with what precedes) and the few that NFC maps to
+# another character (computed from Python's unicodedata: normalize('NFC', c) != c, plus composing jamo).
+_NOT_NFC = (
+    r"["
+    r"\p{M}\x{0374}\x{037E}\x{0387}\x{0958}-\x{095F}\x{09DC}-\x{09DD}\x{09DF}\x{0A33}\x{0A36}"
+    r"\x{0A59}-\x{0A5B}\x{0A5E}\x{0B5C}-\x{0B5D}\x{0F43}\x{0F4D}\x{0F52}\x{0F57}\x{0F5C}\x{0F69}"
+    r"\x{1161}-\x{1175}\x{11A8}-\x{11C2}\x{1F71}\x{1F73}\x{1F75}\x{1F77}\x{1F79}\x{1F7B}\x{1F7D}"
+    r"\x{1FBB}\x{1FBE}\x{1FC9}\x{1FCB}\x{1FD3}\x{1FDB}\x{1FE3}\x{1FEB}\x{1FEE}-\x{1FEF}\x{1FF9}"
+    r"\x{1FFB}\x{1FFD}\x{2000}-\x{2001}\x{2126}\x{212A}-\x{212B}\x{2329}-\x{232A}\x{2ADC}"
+    r"\x{F900}-\x{FA0D}\x{FA10}\x{FA12}\x{FA15}-\x{FA1E}\x{FA20}\x{FA22}\x{FA25}-\x{FA26}"
+    r"\x{FA2A}-\x{FA6D}\x{FA70}-\x{FAD9}\x{FB1D}\x{FB1F}\x{FB2A}-\x{FB36}\x{FB38}-\x{FB3C}\x{FB3E}"
+    r"\x{FB40}-\x{FB41}\x{FB43}-\x{FB44}\x{FB46}-\x{FB4E}\x{1D15E}-\x{1D164}\x{1D1BB}-\x{1D1C0}"
+    r"\x{2F800}-\x{2FA1D}"
+    r"]"
+)
+_HTML_TAG = r"(?i)</?(?:i|b|u|em|strong|sub|sup|tt|code|span|p|div|br|a|font|small|big|mark)(?:\s[^<>]*)?/?>"
+_HTML_RESIDUE = r"(?i)</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>"
+_GLUED_URL = r"([\p{L}\p{N}])(?i:(https?://))"
+
+# Command names whose "\" and "$" a site stripped, leaving e.g. ARTcdotV. Only repaired between capitals or
+# digits, so anecdotal, pessimistic, Simple, Textbooks and Mathematical are never touched. pm and mp are left
+# out: as letters inside capitals/digits they are as likely to be a name or a unit (3pm5) as a lost "\pm".
+STRIPPED_COMMANDS = {
+    "cdot": "·",
+    "times": "×",
+    "rightarrow": "→",
+    "leftarrow": "←",
+    "leftrightarrow": "↔",
+    "Rightarrow": "⇒",
+    "Leftarrow": "⇐",
+    "approx": "≈",
+    "leq": "≤",
+    "geq": "≥",
+    "neq": "≠",
+}
+_MARK = "\ue001"
+_STRIPPED_COMMAND = (
+    r"([A-Z0-9])(" + "|".join(sorted(STRIPPED_COMMANDS, key=len, reverse=True)) + r")([A-Z0-9])"
+)
+
+# A title's trailing period stays after an abbreviation (et al., etc., U.S., e.g.) or an ellipsis.
+_KEEP_FINAL_PERIOD = r"(\bet al|\betc|\bvs|\bInc|\bLtd|\bCorp|\bJr|\bSr|\.\p{L}{1,3}|\.\.)\.$"
+
+_URL_FOUND = r"(?i)https?://[^\s<>]+"
+_URL_PARTS = r"^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)$"
+# http(s), optional user info, a dotted host name of letters/digits/hyphens, an optional port.
+_URL_VALID = (
+    r"^https?://(?:[^@/?#\s]+@)?"
+    r"[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}-]+)+\.?"
+    r"(?::[0-9]{1,5})?(?:[/?#]|$)"
+)
+
+_CODE_HOSTS = (
+    r"^(?:github\.com|gist\.github\.com|raw\.githubusercontent\.com|gitlab\.com|bitbucket\.org|codeberg\.org|"
+    r"gitee\.com|sourceforge\.net|git\.sr\.ht)$"
+)
+_VIDEO_HOSTS = r"^(?:youtube\.com|youtu\.be|vimeo\.com|player\.vimeo\.com|bilibili\.com|b23\.tv)$"
+_DATASET_HOSTS = r"^(?:zenodo\.org|figshare\.com|dataverse\.harvard\.edu|data\.mendeley\.com|physionet\.org)$"
+_DATASET_PATHS = r"^(?:huggingface\.co|hf\.co|kaggle\.com)$"
+_PAPER_HOSTS = (
+    r"^(?:arxiv\.org|export\.arxiv\.org|doi\.org|dx\.doi\.org|openreview\.net|aclanthology\.org|"
+    r"proceedings\.neurips\.cc|papers\.nips\.cc|proceedings\.mlr\.press|openaccess\.thecvf\.com|dl\.acm\.org|"
+    r"ieeexplore\.ieee\.org|link\.springer\.com|biorxiv\.org|medrxiv\.org|semanticscholar\.org|"
+    r"paperswithcode\.com|ojs\.aaai\.org|jmlr\.org)$"
+)
+# Reference and social sites: a path there is an article or a post, not a project page.
+_NOT_PROJECT_HOSTS = (
+    r"(?:^|\.)(?:wikipedia\.org|twitter\.com|x\.com|linkedin\.com|reddit\.com|facebook\.com|medium\.com|"
+    r"discord\.gg|discord\.com|huggingface\.co|hf\.co)$"
+)
+_PROJECT_HOSTS = (
+    r"(?:\.github\.io|\.gitlab\.io|\.notion\.site|\.netlify\.app|\.vercel\.app|\.pages\.dev|\.readthedocs\.io)$"
+    r"|^sites\.google\.com$"
+)
+
+
+def _expr(col: str | pl.Expr) -> pl.Expr:
+    return pl.col(col) if isinstance(col, str) else col
+
+
+def _named_like(result: pl.Expr, col: str | pl.Expr) -> pl.Expr:
+    """result under the input's name (a struct field would otherwise name it), when that name is known."""
+    name = _expr(col).meta.output_name(raise_if_undetermined=False)
+    return result.alias(name) if name else result
+
+
+# --- Python converters, run once per distinct string that needs them --------------------------------------
+
+
+def _in_processes(convert: Callable[[str], str], items: list[str]) -> list[str]:
+    """Apply a str->str converter to items, across processes when there are many of them."""
+    # Like any spawn-based pool, this needs the caller's main module to be import-safe (a console script,
+    # pytest, or a script with `if __name__ == "__main__":`).
+    workers = os.cpu_count() or 1
+    if len(items) < POOL_MIN_DISTINCT or workers < 2:
+        return [convert(item) for item in items]
+    size = -(-len(items) // (workers * 4))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    # spawn, not fork: forking a process that runs Polars' thread pool can deadlock the child.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return [out for chunk in pool.map(partial(_converted_chunk, convert), chunks) for out in chunk]
+
+
+def _converted_chunk(convert: Callable[[str], str], chunk: list[str]) -> list[str]:
+    return [convert(item) for item in chunk]
+
+
+def _distinct_converted(values: pl.Series, needs: pl.Series, convert: Callable[[str], str]) -> pl.Series:
+    """values with convert applied once per distinct value where needs is true."""
+    distinct = values.filter(needs).unique()
+    if distinct.len() == 0:
+        return values
+    fixed = pl.Series(_in_processes(convert, distinct.to_list()), dtype=pl.String)
+    return values.replace(distinct, fixed)
+
+
+def _unescaped_entities(text: str) -> str:
+    """HTML entities decoded, repeatedly, so "&amp;lt;" settles too: 'R&amp;D' -> 'R&D'."""
+    for _ in range(3):
+        decoded = _ENTITY_PY.sub(lambda m: html.unescape(m.group(0)), text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _unknown_macro_text(node, l2tobj) -> str:
+    # pylatexenc drops macros it does not know (\LaTeX, \ours, \mbox{x}); keeping the name or the
+    # arguments keeps the text ("LaTeX conversion never loses text", SPEC §9).
+    args = [arg for arg in (node.nodeargd.argnlist if node.nodeargd else []) if arg is not None]
+    if args:
+        return "".join(l2tobj.nodelist_to_text([arg]) for arg in args)
+    return node.macroname
+
+
+def _href_text(node, l2tobj) -> str:
+    args = [arg for arg in (node.nodeargd.argnlist if node.nodeargd else []) if arg is not None]
+    return l2tobj.nodelist_to_text([args[-1]]) if args else ""
+
+
+@cache
+def _latex_converter():
+    from pylatexenc import latexwalker
+    from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+    from pylatexenc.macrospec import std_macro
+
+    logging.getLogger("pylatexenc").setLevel(logging.ERROR)  # tolerant parsing warns on every odd brace
+    walker_db = latexwalker.get_default_latex_context_db()
+    walker_db.add_context_category("papers", prepend=True, macros=[std_macro("href", False, 2)])
+    text_db = get_default_latex_context_db()
+    silent = ["cite", "citep", "citet", "citealp", "citeauthor", "ref", "eqref", "autoref", "cref", "label"]
+    # font and size switches and spacing commands: no text of their own
+    switches = [
+        *["em", "bf", "it", "rm", "sf", "tt", "sc", "sl", "bfseries", "itshape", "mdseries", "upshape"],
+        *["scshape", "normalfont", "small", "large", "Large", "LARGE", "huge", "Huge", "tiny", "scriptsize"],
+        *["footnotesize", "normalsize", "centering", "noindent", "par", "hline", "displaystyle", "textstyle"],
+        *["scriptstyle", "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr"],
+    ]
+    text_db.add_context_category(
+        "papers",
+        prepend=True,
+        macros=[MacroTextSpec(name, "") for name in silent + switches]
+        + [MacroTextSpec("url", "%s"), MacroTextSpec("href", simplify_repl=_href_text)],
+    )
+    text_db.set_unknown_macro_spec(MacroTextSpec("", simplify_repl=_unknown_macro_text))
+    return walker_db, LatexNodes2Text(latex_context=text_db, math_mode="text")
+
+
+_SUPERSCRIPTS = dict(zip("0123456789+-=()niT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵀ", strict=True))
+_SUBSCRIPTS = dict(zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=True))
+_SCRIPT = re.compile(r"([\^_])(?:\{([^{}\\]*)\}|([0-9A-Za-z+\-=()]))")
+_BARE_PERCENT = re.compile(r"(?<!\\)%")
+_ABBREVIATION_PY = re.compile(_ABBREVIATION)
+_STYLED_PLAIN = re.compile(
+    r"\\(?:textbf|textit|textsl|textsc|texttt|textrm|textsf|textup|textmd|emph|underline|mbox|text)"
+    r"\{([^\\{}$%~^_&#`]*)\}"
+)
+_SPACE_AFTER_COMMAND = re.compile(r"(\\(?!left|right|big|Big)[A-Za-z]+)\s+(?=[^\s{\[])")
+
+
+def _scripted(match: re.Match) -> str:
+    table = _SUPERSCRIPTS if match.group(1) == "^" else _SUBSCRIPTS
+    body = match.group(2) if match.group(2) is not None else match.group(3)
+    if body and all(char in table for char in body):
+        return "".join(table[char] for char in body)
+    return match.group(0)
+
+
+def _latex_fragment_text(fragment: str) -> str:
+    r"""Unicode text of one LaTeX fragment: '$O(n^2)$' -> 'O(n²)', "\'e" -> 'é', '\textbf{Fast}' -> 'Fast'."""
+    from pylatexenc import latexwalker
+
+    if fragment in _CONTROL_SYMBOLS:
+        return _CONTROL_SYMBOLS[fragment]
+    styled = _STYLED_PLAIN.fullmatch(fragment)
+    if styled and "--" not in fragment and "''" not in fragment:
+        # \textbf{Some Title}: the most common fragment by far, and its text is just the argument.
+        return styled.group(1)
+    if abbreviation := _ABBREVIATION_PY.fullmatch(fragment):
+        return _ABBREVIATIONS[abbreviation.group(1)]
+    if fragment.startswith(("$", "\\(", "\\[")):
+        fragment = _SCRIPT.sub(_scripted, fragment)
+        # TeX (and pylatexenc) swallows the space after a command word: "$x \in \mathbb{R}$" would read
+        # "x ∈ℝ". A control space keeps it; not before an argument, and not after \left, \right, \big...
+        fragment = _SPACE_AFTER_COMMAND.sub(r"\1\\ ", fragment)
+    # pylatexenc reads a bare % as a comment and silently drops the rest of the text.
+    fragment = _BARE_PERCENT.sub(r"\\%", fragment)
+    walker_db, to_text = _latex_converter()
+    try:
+        walker = latexwalker.LatexWalker(fragment, latex_context=walker_db, tolerant_parsing=True)
+        nodes, _, _ = walker.get_latex_nodes()
+        return to_text.nodelist_to_text(nodes)
+    except Exception:  # noqa: BLE001 - pylatexenc raises assorted errors on malformed input
+        # Keep the words rather than fail the batch: drop the markup characters only.
+        return re.sub(r"\\([A-Za-z]+)|[\\{}$]", r"\1", fragment)
+
+
+def _latex_converted(values: pl.Series) -> pl.Series:
+    """LaTeX fragments in values replaced by their Unicode text; the plain text around them is left alone."""
+    fragments = values.str.extract_all(_LATEX_FRAGMENT).explode().drop_nulls().unique()
+    if fragments.is_empty():
+        return values
+    # Longest first: where several start at one position, replace_many(leftmost=True) takes the first listed.
+    fragments = fragments.gather(fragments.str.len_bytes().arg_sort(descending=True)).to_list()
+    return values.str.replace_many(fragments, _in_processes(_latex_fragment_text, fragments), leftmost=True)
+
+
+def _non_ascii(values: pl.Series) -> pl.Series:
+    # A byte count above the character count is a length check, much cheaper than any regex scan.
+    return values.str.len_bytes() != values.str.len_chars()
+
+
+def _where(values: pl.Series, rows: pl.Series, transform: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """transform applied to the selected rows only, the others left as they are."""
+    # Every Polars string op writes a whole new column, even where nothing matches (~1 s per GB); picking the
+    # rows with a fast scan first and writing back only those is what keeps 1M abstracts within seconds.
+    rows = rows.fill_null(False)
+    if not rows.any():
+        return values
+    where = rows.arg_true()
+    # scatter writes in place: clone so the caller's series is left as it was
+    return values.clone().scatter(where, transform(values.gather(where)))
+
+
+def _visible(values: pl.Series) -> pl.Series:
+    """Invisible characters dropped; NBSP, tabs, newlines and runs of spaces made one space."""
+    rows = _non_ascii(values) | values.str.contains(r"[\t\n\r\x0b\x0c]|  ")
+    return _where(
+        values, rows, lambda text: text.str.replace_all(_INVISIBLE, "").str.replace_all(_WHITESPACE, " ")
+    )
+
+
+def _nfc(values: pl.Series) -> pl.Series:
+    """Unicode NFC, computed only where it can change something."""
+
+    def composed(text: pl.Series) -> pl.Series:
+        return _where(text, text.str.contains(_NOT_NFC), lambda needing: needing.str.normalize("NFC"))
+
+    return _where(values, _non_ascii(values), composed)
+
+
+def _matching(values: pl.Series, rows: pl.Series, pattern: str) -> pl.Series:
+    """values.str.contains(pattern), tested on the given rows only (false elsewhere)."""
+    found = rows.fill_null(False)
+    where = found.arg_true()
+    return found.scatter(where, values.gather(where).str.contains(pattern))
+
+
+def _repairable(values: pl.Series) -> pl.Series:
+    """Rows that still show mojibake, an HTML entity or LaTeX."""
+    # Mojibake is non-ASCII by definition, entities and LaTeX need & \ or $: gate the slow patterns on those.
+    mojibake = _matching(values, _non_ascii(values), MOJIBAKE)
+    return mojibake | _matching(values, values.str.contains(r"[\\$&]"), f"{_ENTITY}|{_LATEX_NEEDED}")
+
+
+def _repaired(values: pl.Series) -> pl.Series:
+    """Mojibake (ftfy), HTML entities and LaTeX (pylatexenc) repaired, once per distinct value or fragment."""
+    values = _where(values, _non_ascii(values), _mojibake_repaired)
+    values = _where(values, values.str.contains("&", literal=True), _entities_decoded)
+    values = _where(values, values.str.contains(r"[\\$]"), _latex_converted)
+    # Decoded entities (&nbsp;, &shy;) and converted TeX (~, \\) bring whitespace back.
+    return _visible(values)
+
+
+def _mojibake_repaired(values: pl.Series) -> pl.Series:
+    return _distinct_converted(values, values.str.contains(MOJIBAKE), ftfy.fix_encoding)
+
+
+def _entities_decoded(values: pl.Series) -> pl.Series:
+    return _distinct_converted(values, values.str.contains(_ENTITY), _unescaped_entities)
+
+
+def _tex_quotes(values: pl.Series) -> pl.Series:
+    """TeX quotes made typographic: ``x" ``x'' "x'' -> “x”, `x' -> ‘x’."""
+    # A single quote holding an apostrophe (`the model's view') is left as it is: which ' closes it is a guess,
+    # and a wrong guess would make cleaning its own output change it again.
+    return (
+        values.str.replace_all(r"``([^`\"]*?)(?:''|\")", "“${1}”")
+        .str.replace_all(r"\"([^\"`\s][^\"`]*?)''", "“${1}”")
+        .str.replace_many({"``": "“", "''": "”"})
+        .str.replace_all(r"`([^`'‘’\s][^`'‘’]*)'([^\p{L}`'‘’]|$)", "‘${1}’${2}")
+    )
+
+
+def _stripped_commands_repaired(values: pl.Series) -> pl.Series:
+    """Command names that lost their backslash between capitals/digits made symbols: ARTcdotV -> ART·V."""
+    # Twice: replace_all does not overlap, so in "AcdotBcdotC" the B is taken by the first match.
+    for _ in range(2):
+        values = values.str.replace_all(_STRIPPED_COMMAND, "${1}" + _MARK + "${2}" + _MARK + "${3}")
+    return values.str.replace_many({f"{_MARK}{name}{_MARK}": sym for name, sym in STRIPPED_COMMANDS.items()})
+
+
+def _text_rules(values: pl.Series) -> pl.Series:
+    """The rules shared by titles and abstracts, each run on the rows a fast scan says it can change."""
+    # Tags and invisible characters go before the repairs, so the repairs see the text a reader sees
+    # ("\<i>x" must not turn into a TeX control space once the tag is gone: idempotence).
+    values = _where(
+        values, values.str.contains("<", literal=True), lambda t: t.str.replace_all(_HTML_TAG, " ")
+    )
+    values = _repaired(_visible(values))
+    values = _where(
+        values, values.str.contains(_GLUED_URL), lambda t: t.str.replace_all(_GLUED_URL, "${1} ${2}")
+    )
+    # Whitespace is single spaces by now, so only a space can need stripping.
+    values = _where(
+        values, values.str.starts_with(" ") | values.str.ends_with(" "), lambda t: t.str.strip_chars()
+    )
+    values = _where(values, values.str.contains(r"`|''"), _tex_quotes)
+    return _where(values, values.str.contains(_STRIPPED_COMMAND), _stripped_commands_repaired)
+
+
+def _final_period_dropped(values: pl.Series) -> pl.Series:
+    """One trailing period dropped, not after an abbreviation or an ellipsis: 'A Title.' -> 'A Title'."""
+    # The kept period is parked under a marker, so one linear chain does it.
+    return (
+        values.str.replace(_KEEP_FINAL_PERIOD, "${1}" + _MARK)
+        .str.replace(r"([^.\s])\.$", "${1}")
+        .str.replace(_MARK + "$", ".")
+    )
+
+
+def _colons_spaced(values: pl.Series) -> pl.Series:
+    """'GUESS:GradUally' -> 'GUESS: GradUally', 'Network : JEI' -> 'Network: JEI'; 10:30, 1:1, http:// kept."""
+    # Twice, because "A:B:C" overlaps.
+    for _ in range(2):
+        values = values.str.replace_all(r"(\p{L}):(\p{L})", "${1}: ${2}")
+    return values.str.replace_all(r"([\p{L}\p{N})\]]) :(\s|$)", "${1}:${2}")
+
+
+def _title_rules(values: pl.Series) -> pl.Series:
+    values = _text_rules(values)
+    # The period goes before " :" is tightened, so "Title :." ends as "Title:" in one pass.
+    values = _where(values, values.str.ends_with("."), _final_period_dropped)
+    values = _where(values, values.str.contains(":", literal=True), _colons_spaced)
+    return _nfc(values)
+
+
+def _abstract_rules(values: pl.Series) -> pl.Series:
+    values = _nfc(_text_rules(values))
+    return _where(
+        values, values == "", lambda empty: pl.repeat(None, empty.len(), dtype=pl.String, eager=True)
+    )
+
+
+def _settled(rules: Callable[[pl.Series], pl.Series], cleaned: pl.Series) -> pl.Series:
+    """Cleaned rows that still look repairable cleaned again until they stop changing (at most 3 rounds)."""
+    # One pass is not always a fixed point, and idempotence needs one: a repair can reveal another ("\$x\$"
+    # becomes "$x$"), and a later rule can make text look like mojibake again ("Î``" becomes "Î“", which is
+    # how UTF-8 "Γ" looks in cp1252). Only these few rows are re-run.
+    todo = _repairable(cleaned)
+    for _ in range(3):
+        if not todo.any():
+            break
+        where = todo.arg_true()
+        before = cleaned.gather(where)
+        after = rules(before)
+        cleaned = cleaned.clone().scatter(where, after)
+        todo = pl.Series([False] * cleaned.len()).scatter(where, after.ne_missing(before))
+    return cleaned
+
+
+def _untouched(values: pl.Series, *, title: bool) -> pl.Series:
+    """Rows that no cleaning rule would change, found with fast literal and byte-class scans only."""
+    # Each check is what some rule needs in order to fire; a test pins that skipping these rows changes no
+    # result. One select: Polars runs the scans in parallel, outside the GIL.
+    text = pl.col("text")
+    needs = [
+        text.str.len_bytes()
+        != text.str.len_chars(),  # non-ASCII: NFC, invisible, NBSP, mojibake, curly quotes
+        # whitespace to rewrite, tags, TeX quotes, LaTeX and entities: one byte class is one fast scan
+        text.str.contains(r"[\t\n\r\x0b\x0c<`\\$&]"),
+        text.str.contains(r"  |''"),
+        text.str.starts_with(" ") | text.str.ends_with(" "),
+        text.str.contains(_GLUED_URL),
+        text.str.contains(_STRIPPED_COMMAND),
+        text == "",
+    ]
+    if title:
+        needs += [text.str.contains(":", literal=True), text.str.ends_with(".")]
+    return values.alias("text").to_frame().select(~pl.any_horizontal(needs).fill_null(False)).to_series()
+
+
+def _cleaned(rules: Callable[[pl.Series], pl.Series], title: bool, values: pl.Series) -> pl.Series:
+    """rules applied to the rows that need them, then settled (see _settled)."""
+    return _where(values, ~_untouched(values, title=title), lambda text: _settled(rules, rules(text)))
+
+
+# --- text normalisers ------------------------------------------------------------------------------------
+
+
+def normalized_title(col: str | pl.Expr) -> pl.Expr:
+    r"""Cleaned title (SPEC §6); null stays null.
+
+    Example: 'GUESS:GradUally Enriching $\alpha$-Net : Caf\'e.' -> 'GUESS: GradUally Enriching α-Net: Café'
+    """
+    # One map_batches: the rules are Polars string kernels run on the rows that need them (see _where).
+    cleaned = partial(_cleaned, _title_rules, True)
+    return _named_like(_expr(col).map_batches(cleaned, return_dtype=pl.String), col)
+
+
+def normalized_abstract(col: str | pl.Expr) -> pl.Expr:
+    r"""Cleaned abstract (SPEC §6); null stays null and an abstract with no text left becomes null.
+
+    Example: 'by 0.6\% (\eg, ``reprogrammed" models) in researchhttps://x.io' ->
+    'by 0.6% (e.g., “reprogrammed” models) in research https://x.io'
+    """
+    cleaned = partial(_cleaned, _abstract_rules, False)
+    return _named_like(_expr(col).map_batches(cleaned, return_dtype=pl.String), col)
+
+
+def title_key(col: str | pl.Expr) -> pl.Expr:
+    """Identity key of a cleaned title: lower case, accents folded, non-alphanumerics to one space.
+
+    Example: 'ART·V: Auto-Regressive Café' -> 'art v auto regressive cafe'
+    """
+    return (
+        _expr(col)
+        .str.normalize("NFKD")
+        .str.replace_all(r"\p{M}+", "")
+        .str.to_lowercase()
+        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
+        .str.strip_chars()
+    )
+
+
+# --- URLs ------------------------------------------------------------------------------------------------
+
+LINK = pl.Struct({"url_raw": pl.String, "url": pl.String, "kind": pl.String, "host": pl.String})
+
+
+def canonical_url(col: str | pl.Expr) -> pl.Expr:
+    """Canonical form of a URL string (scheme and host lower-cased, glued junk removed); null if not a URL.
+
+    Example: '"HTTPS://GitHub.com/InternLM/OREAL".' -> 'https://github.com/InternLM/OREAL'
+    """
+    url = (
+        _expr(col)
+        .str.strip_chars()
+        .str.replace(r"^[\"'(<\[“‘]+", "")
+        .str.replace_many({r"\_": "_", r"\%": "%", r"\&": "&", r"\#": "#", r"\~": "~"})
+        # "{here}" and friends: template placeholders left in by whoever wrote the abstract
+        .str.replace_all(r"\{[^{}]*\}", "")
+        # characters that cannot appear in a URL end it (they are quotes, TeX or prose around it)
+        .str.replace(r"(?s)[\s\"<>`\\^|{}“”‘’].*$", "")
+        # Trailing punctuation belongs to the sentence; a ")" stays only when it closes a "(" of the URL.
+        .str.replace(r"^([^()]*?)[.,;:!?'*\])#]+$", "${1}")
+        .str.replace(r"^(.*\([^()]*\)[^()]*?)[.,;:!?'*\])#]+$", "${1}")
+        .str.extract_groups(_URL_PARTS)
+        .struct.with_fields(
+            pl.concat_str(
+                [
+                    pl.field("1").str.to_lowercase(),
+                    pl.lit("://"),
+                    pl.field("2").str.to_lowercase(),
+                    pl.field("3"),
+                ]
+            ).alias("url")
+        )
+        .struct.field("url")
+    )
+    return _named_like(url.str.extract(f"({_URL_VALID}.*)", 1), col)
+
+
+def url_host(url_col: str | pl.Expr) -> pl.Expr:
+    """Lower-case host name of a URL, without user info or port (the real host: 'www.' is kept).
+
+    Example: 'https://WWW.Example.com:8080/a' -> 'www.example.com'
+    """
+    return (
+        _expr(url_col)
+        .str.extract(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#:]+)", 1)
+        .str.to_lowercase()
+    )
+
+
+def url_kind(url_col: str | pl.Expr) -> pl.Expr:
+    """Kind of a canonical URL: code / video / dataset / paper / project / other (null for null).
+
+    Example: 'https://github.com/InternLM/OREAL' -> 'code'; 'https://youtu.be/gCuUyGETbTU' -> 'video'
+    """
+    url = _expr(url_col)
+    site, path = pl.field("site"), pl.field("path")
+    hugging_face = site.str.contains(r"^(?:huggingface\.co|hf\.co)$")
+    kind = (
+        pl.when(site.is_null())
+        .then(None)
+        .when(site.str.contains(_CODE_HOSTS))
+        .then(pl.lit("code"))
+        .when(site.str.contains(_VIDEO_HOSTS))
+        .then(pl.lit("video"))
+        .when(
+            site.str.contains(_DATASET_HOSTS)
+            | (site.str.contains(_DATASET_PATHS) & path.str.contains(r"^/datasets(?:/|$)"))
+        )
+        .then(pl.lit("dataset"))
+        .when(site.str.contains(_PAPER_HOSTS) | path.str.contains(r"(?i)\.pdf$"))
+        .then(pl.lit("paper"))
+        .when(site.str.contains(_PROJECT_HOSTS) | (hugging_face & path.str.contains(r"^/spaces/")))
+        .then(pl.lit("project"))
+        # A page on any other site (lhchen.top/Human-MAC, .../projects/CMP/) is taken for a project page;
+        # models on the Hugging Face hub, articles and posts on reference/social sites and bare home pages
+        # are "other".
+        .when(path.str.contains(r"^/[^/]") & ~site.str.contains(_NOT_PROJECT_HOSTS))
+        .then(pl.lit("project"))
+        .otherwise(pl.lit("other"))
+    )
+    # 'www.' and 'm.' are the same site for classification (the host column keeps them). The struct lets
+    # the when/then chain read site and path without re-evaluating the URL expression each time.
+    return (
+        pl.struct(
+            site=url_host(url).str.replace(r"^(?:www[0-9]?|m)\.", ""),
+            path=url.str.extract(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*(/[^?#]*)?", 1).fill_null(""),
+        )
+        .struct.with_fields(kind.alias("kind"))
+        .struct.field("kind")
+        .pipe(_named_like, url_col)
+    )
+
+
+def _link(url_raw: pl.Expr, kind: pl.Expr | None = None) -> pl.Expr:
+    """A LINK struct from a raw URL; a kind given by the source is kept when it is one of LINK_KINDS."""
+    given = kind if kind is not None else pl.lit(None, pl.String)
+    link = pl.struct(url_raw=url_raw, url=url_raw, kind=given, host=pl.lit(None, pl.String))
+    # with_fields keeps the field order and lets later fields read earlier ones without re-evaluating them.
+    link = link.struct.with_fields(canonical_url(pl.field("url_raw")).alias("url"))
+    return link.struct.with_fields(
+        pl.when(pl.field("kind").is_in(list(LINK_KINDS)))
+        .then(pl.field("kind"))
+        .otherwise(url_kind(pl.field("url")))
+        .alias("kind"),
+        url_host(pl.field("url")).alias("host"),
+    )
+
+
+def _distinct_links(links: pl.Expr) -> pl.Expr:
+    url = pl.element().struct.field("url")
+    return links.list.eval(pl.element().filter(url.is_not_null() & url.is_first_distinct()))
+
+
+# Joins a kind given by a structured source to its URL inside one string key (a URL holds no NUL), so that
+# structured and found URLs travel in one list[str]: concatenating lists of structs is ~10x slower.
+_GIVEN_KIND = "\x00"
+
+
+def _links_of(found: pl.Series) -> pl.Series:
+    """Lists of raw URLs (or 'kind<NUL>url' keys) -> lists of LINK structs, each distinct one built once."""
+    distinct = found.explode().drop_nulls().unique()
+    if distinct.is_empty():
+        return found.cast(pl.List(LINK))
+    given = pl.lit(distinct).str.extract(f"^([^{_GIVEN_KIND}]*){_GIVEN_KIND}", 1)
+    url_raw = pl.lit(distinct).str.replace(f"^[^{_GIVEN_KIND}]*{_GIVEN_KIND}", "")
+    links = pl.select(_link(url_raw, given)).to_series()
+    as_links = pl.col("found").list.eval(pl.element().replace_strict(distinct, links, return_dtype=LINK))
+    return found.alias("found").to_frame().select(_distinct_links(as_links)).to_series()
+
+
+def extracted_urls(col: str | pl.Expr) -> pl.Expr:
+    """URLs found in a raw text, in order, one per canonical URL: list[struct{url_raw, url, kind, host}].
+
+    Example: 'see researchhttps://github.com/InternLM/OREAL.' ->
+    [{url_raw: 'https://github.com/InternLM/OREAL.', url: 'https://github.com/InternLM/OREAL', kind: 'code',
+    host: 'github.com'}]
+    """
+    # The same URL turns up in many records (a paper in many digests), so links are built per distinct URL.
+    found = _expr(col).str.extract_all(_URL_FOUND)
+    return _named_like(found.map_batches(_links_of, return_dtype=pl.List(LINK)), col)
+
+
+# --- records ---------------------------------------------------------------------------------------------
+
+
+def _mojibake_in(values: pl.Series) -> pl.Series:
+    return _matching(values, _non_ascii(values), MOJIBAKE)
+
+
+def _noticed(texts: pl.Series) -> pl.Series:
+    """Cleaning flags per record (FLAG_MEANINGS) from a struct of title_raw, abstract_raw, title, abstract."""
+    texts = texts.struct.unnest()
+    title, abstract = texts["title"], texts["abstract"]
+    # Each slow pattern is tested only on the rows a fast scan lets through (see _matching).
+    mis_decoded = _mojibake_in(title) | _mojibake_in(abstract)
+    checks = {
+        "abstract_missing": abstract.is_null(),
+        "title_empty": title.fill_null("") == "",
+        "latex_residue_title": title.str.contains(r"[\\${}]"),
+        "latex_residue_abstract": _matching(
+            abstract, abstract.str.contains(r"[\\$]"), r"\\[A-Za-z]|" + _MATH
+        ),
+        "stripped_latex_repaired": texts["title_raw"].str.contains(_STRIPPED_COMMAND),
+        "mojibake_repaired": (_mojibake_in(texts["title_raw"]) | _mojibake_in(texts["abstract_raw"]))
+        & ~mis_decoded,
+        "mojibake_suspected": mis_decoded,
+        "html_residue": _matching(title, title.str.contains("<", literal=True), _HTML_RESIDUE)
+        | _matching(abstract, abstract.str.contains("<", literal=True), _HTML_RESIDUE),
+    }
+    assert checks.keys() == FLAG_MEANINGS.keys()
+    found = pl.DataFrame({name: check.fill_null(False) for name, check in checks.items()})
+    return found.select(
+        pl.concat_list([pl.when(pl.col(name)).then(pl.lit(name)) for name in checks]).list.drop_nulls()
+    ).to_series()
+
+
+def _flags() -> pl.Expr:
+    """record_flags plus what cleaning noticed (see FLAG_MEANINGS), read from the raw and cleaned columns."""
+    texts = pl.struct("title_raw", "abstract_raw", "title", "abstract")
+    noticed = texts.map_batches(_noticed, return_dtype=pl.List(pl.String))
+    given = pl.col("record_flags").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    return pl.concat_list([given, noticed]).list.unique(maintain_order=True)
+
+
+def clean_records(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """RAW_RECORDS rows with title, abstract, title_key, urls and flags added; no row added or dropped."""
+    none = pl.lit([], dtype=pl.List(pl.String))
+    link = pl.element().struct
+    given = pl.col("source_links").list.eval(
+        pl.concat_str([link.field("kind").fill_null(""), pl.lit(_GIVEN_KIND), link.field("url")])
+    )
+    # Structured links first: their kind comes from the source (githubRepo, projectPage) and wins a tie.
+    found = pl.concat_list(
+        [
+            given.fill_null(none),
+            pl.col("title_raw").str.extract_all(_URL_FOUND).fill_null(none),
+            pl.col("abstract_raw").str.extract_all(_URL_FOUND).fill_null(none),
+        ]
+    )
+    # title_key and flags read the cleaned columns, hence a second (cheap) with_columns: Polars does not share
+    # the (Python) repair step between expressions, so recomputing it inside one with_columns would double it.
+    cleaned = raw.with_columns(
+        title=normalized_title("title_raw"),
+        abstract=normalized_abstract("abstract_raw"),
+        urls=found.map_batches(_links_of, return_dtype=pl.List(LINK)),
+    )
+    return cleaned.with_columns(title_key=title_key("title"), flags=_flags())
