@@ -74,5 +74,5 @@ def papers_diff(old: pl.DataFrame, new: pl.DataFrame) -> dict:
         "reidentified": [
             {"old": o, "new": n} for o, n in sorted(zip(reidentified["paper_id"], reidentified["new_id"]))
         ],
-        "changed": [{"paper_id": p, "fields": f} for p, f in zip(changed["paper_id"], changed["fields"])],
+        "changed": [{"paper_id": p, "fields": f} for p, f in zip(changed["paper_id"], changed["fields"].to_list())],
     }

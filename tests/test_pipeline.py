@@ -210,3 +210,58 @@ def test_a_breaking_schema_change_is_refused_unless_allowed(published, tmp_path)
     assert not list((out2 / "papers").glob(".candidate-*"))
     allowed = pipeline.papers_run(raw_dir=raw2, out_dir=out2, year=2025, allow_schema_change=True)
     assert allowed.version == "v2"
+
+
+def _digests(directory: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_diff_card_manifest_agree_and_revalidation_touches_no_data(published, tmp_path):
+    _, raw, _, _ = published
+    raw2, out = tmp_path / "raw", tmp_path / "out"
+    shutil.copytree(raw, raw2)
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", "--raw-dir", str(raw2), "--out-dir", str(out), "--year", "2025"]).exit_code == 0
+    # Second input: two new papers, and a revised abstract for one known paper (a newer digest wins).
+    (raw2 / "001_next.txt").write_text(
+        "Mar 20\n\n"
+        "A Brand New Paper on Diffs\n\nWe show how to diff two versions of a dataset of papers in one pass, "
+        "with no loss of records.\n\n"
+        "Another New Paper on Cards\n\nWe show that dataset cards with counts that reconcile earn more trust "
+        "from analysts than cards without them.\n\n"
+        "Grounded Language Learning Fast and Slow\n\nA revised abstract: we show that an agent can learn the "
+        "meaning of a new word in one shot and use it later.\n"
+    )
+    result = runner.invoke(app, ["run", "--raw-dir", str(raw2), "--out-dir", str(out), "--year", "2025"])
+    assert result.exit_code == 0 and "published v2" in result.output, result.output
+
+    diff = runner.invoke(app, ["diff", "v1", "v2", "--out-dir", str(out), "--json"])
+    assert diff.exit_code == 0, diff.output
+    data = json.loads(diff.output)
+    assert data["summary"]["added"] == 2 and data["summary"]["removed"] == 0
+    assert [c["fields"] for c in data["changed"]] == [["abstract"]]
+    papers = pl.read_parquet(out / "papers" / "v2" / "papers.parquet")
+    added_titles = set(papers.filter(pl.col("paper_id").is_in(data["added"]))["title"])
+    assert added_titles == {"A Brand New Paper on Diffs", "Another New Paper on Cards"}
+    manifest = publish.read_manifest(out / "papers", "v2")
+    assert manifest["diff"]["summary"] == data["summary"]
+    card = (out / "papers" / "v2" / "README.md").read_text()
+    assert "2 added, 0 removed, 0 re-identified, 1 changed, 111 unchanged" in card
+    table = runner.invoke(app, ["diff", "previous", "latest", "--out-dir", str(out)])
+    assert "v1 -> v2: 2 added" in table.output and "A Brand New Paper on Diffs" in table.output
+
+    v1 = out / "papers" / "v1"
+    before = _digests(v1)
+    again = runner.invoke(app, ["validate", "v1", "--out-dir", str(out)])
+    assert again.exit_code == 0 and "passed" in again.output, again.output
+    after = _digests(v1)
+    assert {k: v for k, v in after.items() if k in before} == before
+    fresh = [k for k in after if k not in before]
+    assert fresh and all(k.startswith("report-") for k in fresh)
+    assert any(k.endswith("index.html") for k in fresh)
