@@ -32,18 +32,23 @@ def timed_run(raw: Path, out: Path) -> dict:
     papers = Path(sys.executable).with_name("papers")
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    proc = subprocess.run(
-        [str(papers), "run", "--raw-dir", str(raw), "--out-dir", str(out), "--year", "2025"],
-        capture_output=True, text=True, env=os.environ | {"PREFECT_LOGGING_LEVEL": "WARNING"},
-    )
-    wall = time.perf_counter() - start
+    # Output goes to a file, not a pipe: a helper process outliving a crashed run must not block the wait.
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.run(
+            [str(papers), "run", "--raw-dir", str(raw), "--out-dir", str(out), "--year", "2025"],
+            stdout=log, stderr=subprocess.STDOUT, text=True,
+            env=os.environ | {"PREFECT_LOGGING_LEVEL": "WARNING"},
+        )
+        wall = time.perf_counter() - start
+        log.seek(0)
+        output = log.read()
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if proc.returncode != 0:
-        raise SystemExit(f"papers run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        raise SystemExit(f"papers run failed ({proc.returncode}):\n{output}")
     return {
         "wall_s": round(wall, 2),
         "peak_rss_gib": round(max(peak_kib, before) / 2**20, 2),
-        "output": proc.stdout.strip().splitlines()[-2:],
+        "output": [ln for ln in output.strip().splitlines() if not ln.startswith(("See ", "Starting", "Stopping"))][-2:],
     }
 
 

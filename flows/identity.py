@@ -116,17 +116,21 @@ def papers_table(
     becomes that paper's alias, and aliases once published are kept.
     """
     rank = pl.col("source_format").replace_strict(SOURCE_RANK, default=len(SOURCE_RANK), return_dtype=pl.Int32)
-    preferred_first = records.with_columns(rank.alias("source_rank")).sort(
-        ["paper_id", "source_rank", "arxiv_version", "digest_date", "position"],
-        descending=[False, False, True, True, True],
-        nulls_last=True,
-    )
     parent_aliases = (
         parent.select("paper_id", pl.col("aliases").alias("parent_aliases"))
         if parent is not None
         else pl.DataFrame(schema={"paper_id": pl.String, "parent_aliases": pl.List(pl.String)})
     )
     known = pl.concat([parent_aliases["paper_id"], parent_aliases["parent_aliases"].explode()]).drop_nulls()
+    # Decided per record, outside the aggregation: a literal inside agg() would be repeated for every group.
+    published_title_id = pl.when(pl.col("title_id").is_in(known.unique().implode())).then(pl.col("title_id"))
+    preferred_first = records.with_columns(
+        rank.alias("source_rank"), published_title_id.alias("published_title_id")
+    ).sort(
+        ["paper_id", "source_rank", "arxiv_version", "digest_date", "position"],
+        descending=[False, False, True, True, True],
+        nulls_last=True,
+    )
     papers = preferred_first.group_by("paper_id").agg(
         pl.col("arxiv_id").drop_nulls().first(),
         pl.col("title").first(),
@@ -143,7 +147,7 @@ def papers_table(
         pl.col("digest_date").max().alias("last_seen"),
         pl.len().cast(pl.Int32).alias("n_appearances"),
         pl.col("flags").first(),
-        pl.col("title_id").filter(pl.col("title_id").is_in(known.implode())).unique().sort().alias("aliases"),
+        pl.col("published_title_id").drop_nulls().unique().sort().alias("aliases"),
     )
     first_url = lambda kind: (  # noqa: E731
         links.filter(pl.col("kind") == kind)
