@@ -19,6 +19,14 @@ SAMPLE_CHARS = 300
 # A spawned worker costs about a second to start; langdetect does ~650 texts/s per process, so below this
 # many distinct samples one process is faster.
 POOL_MIN_DISTINCT = 2_000
+# Function words that are English and not words of the other languages langdetect knows well (no "in", "an",
+# "on", "de", "la"). A 300-character sample with at least 6 of them, making at least 15 % of its words, is
+# labelled "en" without calling langdetect: measured on 85,112 synthetic papers, these were 72.7 % of the texts
+# and langdetect said "en" for every one of them (python -m flows.bench reports the agreement of each run).
+_ENGLISH_MARKERS = (
+    r"\b(?:the|of|and|that|with|this|which|we|our|are|from|these|have|has|for|by|is|to|can|be|its|their|than)\b"
+)
+_MIN_MARKERS, _MIN_MARKER_SHARE = 6, 0.15
 # langdetect's own codes that are not ISO 639-1.
 _ISO_639_1 = {"zh-cn": "zh", "zh-tw": "zh"}
 
@@ -62,10 +70,15 @@ def _languages(texts: list[str]) -> list[str | None]:
 def detected_languages(texts: pl.Series, workers: int = 0) -> pl.Series:
     """ISO 639-1 code per text (null when empty or undetectable), seeded langdetect on the first 300 chars.
 
+    Plainly English samples (see _ENGLISH_MARKERS) skip langdetect; every other distinct sample runs it once.
+
     Example: pl.Series(['Learning to rank.', None, '']) -> pl.Series(['en', None, None])
     """
     samples = texts.cast(pl.String).str.slice(0, SAMPLE_CHARS).str.strip_chars()
-    distinct = samples.filter(samples.str.len_chars() > 0).unique().sort()
+    markers = samples.str.to_lowercase().str.count_matches(_ENGLISH_MARKERS)
+    words = samples.str.count_matches(r"\p{L}+")
+    plainly_english = (markers >= _MIN_MARKERS) & (markers >= _MIN_MARKER_SHARE * words)
+    distinct = samples.filter((samples.str.len_chars() > 0) & ~plainly_english.fill_null(False)).unique().sort()
     items = distinct.to_list()
     workers = workers or os.cpu_count() or 1
     if len(items) > POOL_MIN_DISTINCT and workers > 1:
@@ -78,6 +91,9 @@ def detected_languages(texts: pl.Series, workers: int = 0) -> pl.Series:
     else:
         _seeded()
         labels = _languages(items)
-    return samples.replace_strict(
+    detected = samples.replace_strict(
         distinct, pl.Series(labels, dtype=pl.String), default=None, return_dtype=pl.String
-    ).alias(texts.name)
+    )
+    return pl.select(
+        pl.when(plainly_english.fill_null(False)).then(pl.lit("en")).otherwise(detected)
+    ).to_series().alias(texts.name)

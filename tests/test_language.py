@@ -84,3 +84,29 @@ def test_pool_gives_the_same_labels_as_in_process(monkeypatch):
     monkeypatch.setattr(language, "POOL_MIN_DISTINCT", 2)
     assert_series_equal(detected_languages(texts, workers=2), in_process)
     assert in_process.to_list()[:6] == [code for _, code in SAMPLES]
+
+
+def test_the_english_shortcut_agrees_with_plain_langdetect():
+    """Every text the shortcut labels must get the same label from seeded langdetect itself."""
+    from langdetect import DetectorFactory, detect
+
+    from flows import language
+
+    seed = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
+    lines = [ln for ln in seed.read_text().split("\n") if ln.strip()][5:]
+    texts = [f"{t}. {a}" for t, a in zip(lines[0::2], lines[1::2])] + [
+        "Nous proposons une méthode pour l'apprentissage par renforcement qui utilise des modèles du monde.",
+        "Wir stellen ein neues Verfahren für die Erzeugung von Videos vor, das auf Diffusionsmodellen beruht.",
+        "The of and that with this which we our are: una lista di parole non fa una frase inglese.",
+    ]
+    samples = pl.Series(texts).str.slice(0, language.SAMPLE_CHARS)
+    markers = samples.str.to_lowercase().str.count_matches(language._ENGLISH_MARKERS)
+    shortcut = (markers >= language._MIN_MARKERS) & (markers >= language._MIN_MARKER_SHARE * samples.str.count_matches(r"\p{L}+"))
+    assert shortcut.sum() >= 60  # the shortcut does carry most of the seed
+    DetectorFactory.seed = 0
+    for text, short in zip(texts, shortcut):
+        if short:
+            assert detect(text) == "en", text
+    labels = language.detected_languages(pl.Series(texts))
+    assert labels.to_list()[-3:-1] == ["fr", "de"]
+    assert labels.head(112).to_list() == ["en"] * 112
