@@ -115,3 +115,25 @@ def test_title_shared_by_two_ids_does_not_pull_title_only_records_into_either():
     ]
     papers, _, _ = tables(rows)
     assert sorted(p.split(":")[0] for p in papers["paper_id"]) == ["arxiv", "arxiv", "title"]
+
+
+def test_languages_the_parent_labelled_are_reused_and_only_new_texts_are_detected():
+    seen: list[str] = []
+
+    def counting(texts: pl.Series) -> pl.Series:
+        seen.extend(texts.drop_nulls().to_list())
+        return english(texts)
+
+    first = [raw(title_raw="Old Paper", abstract_raw="An old abstract.")]
+    records = identity.with_paper_ids(clean.clean_records(records_frame(first).lazy())).collect()
+    links = identity.links_table(records.lazy()).collect()
+    v1 = identity.papers_table(records.lazy(), links.lazy(), counting).collect()
+    assert seen == ["Old Paper. An old abstract."]
+    v1 = v1.with_columns(pl.lit("xx").alias("language"))  # a label langdetect would not give: must be kept
+    second = first + [raw(title_raw="New Paper", abstract_raw="A new abstract.", position=2)]
+    records = identity.with_paper_ids(clean.clean_records(records_frame(second).lazy())).collect()
+    links = identity.links_table(records.lazy()).collect()
+    seen.clear()
+    v2 = identity.papers_table(records.lazy(), links.lazy(), counting, v1).collect()
+    assert seen == ["New Paper. A new abstract."]
+    assert dict(zip(v2["title"], v2["language"])) == {"Old Paper": "xx", "New Paper": "en"}
