@@ -1,10 +1,9 @@
 """The composition root: the only module that wires extract -> clean -> identity -> validate -> publish.
 
 Prefect flow with a few coarse tasks (one per stage, never per record). The flow body reads like the README.
-Frames are passed in-process between tasks, so caching of task inputs is off.
+Frames are passed in-process between tasks, so caching of task inputs is off. No `from __future__ import
+annotations` here: a served deployment builds its parameter model from these annotations and needs real types.
 """
-
-from __future__ import annotations
 
 import dataclasses
 import datetime as dt
@@ -228,24 +227,25 @@ def papers_run(
         context = {"inputs": extracted.inputs, "diff": diff["summary"] if diff else None, "parent": latest}
         report = validate_candidate(tables, name, raw_records, parent, candidate.path / "report", context)
         manifest = version_manifest(name, latest, extracted, candidate, report, diff)
-        _artifact(name, report, counts, diff)
         if not report.success:
             kept = publish.set_aside(dataset_dir, candidate, name)
+            _artifact(name, report, counts, diff, kept / "report" / "index.html")
             blocked = ValidationBlocked(None, dataclasses.replace(report, report_dir=kept / "report"))
             log.error("%s", blocked)
             raise blocked
         path = write_version(dataset_dir, candidate, name, manifest, tables)
+        _artifact(name, report, counts, diff, path / "report" / "index.html")
         log.info("published %s at %s", name, path)
         return RunResult("published", name, str(path / "report" / "index.html"), counts)
 
 
-def _artifact(name: str, report: Report, counts: dict, diff: dict | None) -> None:
+def _artifact(name: str, report: Report, counts: dict, diff: dict | None, report_path: Path) -> None:
     """A markdown summary of the run, visible in the Prefect UI when a server is used."""
     lines = [f"# papers {name}: {'valid' if report.success else 'BLOCKED'}", "", "| table | rows |", "|---|---:|"]
     lines += [f"| {k} | {v:,} |" for k, v in counts.items()]
     if diff:
         lines += ["", "Changes: " + ", ".join(f"{k} {v}" for k, v in diff["summary"].items() if isinstance(v, int))]
-    lines += ["", f"Report: `{report.report_dir / 'index.html'}`"]
+    lines += ["", f"Report: `{report_path.resolve()}`"]
     create_markdown_artifact(markdown="\n".join(lines), key="papers-run", description=f"papers {name}")
 
 

@@ -265,3 +265,4 @@ def test_diff_card_manifest_agree_and_revalidation_touches_no_data(published, tm
     fresh = [k for k in after if k not in before]
     assert fresh and all(k.startswith("report-") for k in fresh)
     assert any(k.endswith("index.html") for k in fresh)
+
