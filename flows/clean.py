@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import re
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache, partial
@@ -31,7 +32,8 @@ FLAG_MEANINGS: dict[str, str] = {
     "was turned into its symbol (ART·V); the guess is worth a glance (abstracts are repaired the same way, "
     "unflagged)",
     "mojibake_repaired": "title or abstract was mis-decoded text (e.g. 'CafÃ©') and was repaired by ftfy",
-    "mojibake_suspected": "the cleaned title or abstract still looks mis-decoded",
+    "mojibake_suspected": "the cleaned title or abstract still looks mis-decoded (checked where the raw text "
+    "was non-ASCII or held HTML entities)",
     "html_residue": "the cleaned title or abstract still contains an HTML tag",
 }
 
@@ -105,13 +107,16 @@ _LATEX_FRAGMENT = "|".join(
         r"""\\['"`^~=.](?:\{[^{}]*\}|\\?[A-Za-z])""",
     ]
 )
-_LATEX_NEEDED = r"\\[A-Za-z'\"`^~=.%&_#{},;:! @/\-\\(\[$]|" + _MATH
 
 # Invisible characters, plus the two private-use characters this module uses as markers (they carry no
 # meaning in paper text, and leaving them in would let input collide with the markers).
 _INVISIBLE = "[\u200b-\u200d\u2060\ufeff\u00ad\ue000\ue001]"
 # Only runs of two or more, or a lone non-ASCII-space whitespace (NBSP, tab, newline...), need rewriting.
 _WHITESPACE = r"\s\s+|[^\S ]"
+# The same two rules for the Python converters' output (Rust's \s is Unicode White_Space, spelled out here).
+_INVISIBLE_PY = re.compile(_INVISIBLE)
+_SPACE_CHARS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_WHITESPACE_PY = re.compile(f"[{_SPACE_CHARS}]{{2,}}|[{_SPACE_CHARS.replace(' ', '')}]")
 # Characters NFC can change: marks (which may compose with what precedes) and the few that NFC maps to
 # another character (computed from Python's unicodedata: normalize('NFC', c) != c, plus composing jamo).
 _NOT_NFC = (
@@ -128,6 +133,7 @@ _NOT_NFC = (
     r"]"
 )
 _HTML_TAG = r"(?i)</?(?:i|b|u|em|strong|sub|sup|tt|code|span|p|div|br|a|font|small|big|mark)(?:\s[^<>]*)?/?>"
+_HTML_TAG_PY = re.compile(_HTML_TAG)
 _HTML_RESIDUE = r"(?i)</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>"
 _GLUED_URL = r"([\p{L}\p{N}])(?i:(https?://))"
 
@@ -219,6 +225,19 @@ def _converted_chunk(convert: Callable[[str], str], chunk: list[str]) -> list[st
     return [convert(item) for item in chunk]
 
 
+def _tidy(text: str) -> str:
+    """A converter's output as the vectorised rules would leave it: visible, single-spaced, NFC."""
+    text = unicodedata.normalize("NFC", _WHITESPACE_PY.sub(" ", _INVISIBLE_PY.sub("", text)))
+    # An accent with no letter before it would combine with whatever text precedes the converted piece.
+    while text and unicodedata.combining(text[0]):
+        text = text[1:]
+    return text
+
+
+def _fixed_encoding(text: str) -> str:
+    return _tidy(ftfy.fix_encoding(text))
+
+
 def _distinct_converted(values: pl.Series, needs: pl.Series, convert: Callable[[str], str]) -> pl.Series:
     """values with convert applied once per distinct value where needs is true."""
     distinct = values.filter(needs).unique()
@@ -235,7 +254,9 @@ def _unescaped_entities(text: str) -> str:
         if decoded == text:
             break
         text = decoded
-    return text
+    # An escaped inline tag ("&lt;i&gt;") is a tag once decoded; it goes like the others did, or cleaning the
+    # cleaned text would remove it then.
+    return _tidy(_HTML_TAG_PY.sub(" ", text))
 
 
 def _unknown_macro_text(node, l2tobj) -> str:
@@ -302,6 +323,10 @@ def _scripted(match: re.Match) -> str:
 
 def _latex_fragment_text(fragment: str) -> str:
     r"""Unicode text of one LaTeX fragment: '$O(n^2)$' -> 'O(n²)', "\'e" -> 'é', '\textbf{Fast}' -> 'Fast'."""
+    return _tidy(_fragment_unicode(fragment))
+
+
+def _fragment_unicode(fragment: str) -> str:
     from pylatexenc import latexwalker
 
     if fragment in _CONTROL_SYMBOLS:
@@ -358,7 +383,11 @@ def _where(values: pl.Series, rows: pl.Series, transform: Callable[[pl.Series], 
 
 def _visible(values: pl.Series) -> pl.Series:
     """Invisible characters dropped; NBSP, tabs, newlines and runs of spaces made one space."""
-    rows = _non_ascii(values) | values.str.contains(r"[\t\n\r\x0b\x0c]|  ")
+    rows = (
+        _non_ascii(values)
+        | values.str.contains(r"[\t\n\r\x0b\x0c]")
+        | values.str.contains("  ", literal=True)
+    )
     return _where(
         values, rows, lambda text: text.str.replace_all(_INVISIBLE, "").str.replace_all(_WHITESPACE, " ")
     )
@@ -366,11 +395,7 @@ def _visible(values: pl.Series) -> pl.Series:
 
 def _nfc(values: pl.Series) -> pl.Series:
     """Unicode NFC, computed only where it can change something."""
-
-    def composed(text: pl.Series) -> pl.Series:
-        return _where(text, text.str.contains(_NOT_NFC), lambda needing: needing.str.normalize("NFC"))
-
-    return _where(values, _non_ascii(values), composed)
+    return _where(values, values.str.contains(_NOT_NFC), lambda needing: needing.str.normalize("NFC"))
 
 
 def _matching(values: pl.Series, rows: pl.Series, pattern: str) -> pl.Series:
@@ -384,7 +409,7 @@ def _repairable(values: pl.Series) -> pl.Series:
     """Rows that still show mojibake, an HTML entity or LaTeX."""
     # Mojibake is non-ASCII by definition, entities and LaTeX need & \ or $: gate the slow patterns on those.
     mojibake = _matching(values, _non_ascii(values), MOJIBAKE)
-    return mojibake | _matching(values, values.str.contains(r"[\\$&]"), f"{_ENTITY}|{_LATEX_NEEDED}")
+    return mojibake | _matching(values, values.str.contains(r"[\\$&]"), f"{_ENTITY}|{_LATEX_FRAGMENT}")
 
 
 def _repaired(values: pl.Series) -> pl.Series:
@@ -392,12 +417,12 @@ def _repaired(values: pl.Series) -> pl.Series:
     values = _where(values, _non_ascii(values), _mojibake_repaired)
     values = _where(values, values.str.contains("&", literal=True), _entities_decoded)
     values = _where(values, values.str.contains(r"[\\$]"), _latex_converted)
-    # Decoded entities (&nbsp;, &shy;) and converted TeX (~, \\) bring whitespace back.
-    return _visible(values)
+    # Converted text comes back tidied (_tidy), but a piece that became "" or " " can leave two spaces.
+    return _where(values, values.str.contains("  ", literal=True), lambda t: t.str.replace_all(" {2,}", " "))
 
 
 def _mojibake_repaired(values: pl.Series) -> pl.Series:
-    return _distinct_converted(values, values.str.contains(MOJIBAKE), ftfy.fix_encoding)
+    return _distinct_converted(values, values.str.contains(MOJIBAKE), _fixed_encoding)
 
 
 def _entities_decoded(values: pl.Series) -> pl.Series:
@@ -462,15 +487,19 @@ def _colons_spaced(values: pl.Series) -> pl.Series:
 
 
 def _title_rules(values: pl.Series) -> pl.Series:
+    # Only text that was non-ASCII to begin with can be out of NFC at the end: converters return NFC (_tidy),
+    # and the rules only add precomposed characters (curly quotes, ·, ×).
+    non_ascii = _non_ascii(values)
     values = _text_rules(values)
     # The period goes before " :" is tightened, so "Title :." ends as "Title:" in one pass.
     values = _where(values, values.str.ends_with("."), _final_period_dropped)
     values = _where(values, values.str.contains(":", literal=True), _colons_spaced)
-    return _nfc(values)
+    return _where(values, non_ascii, _nfc)
 
 
 def _abstract_rules(values: pl.Series) -> pl.Series:
-    values = _nfc(_text_rules(values))
+    non_ascii = _non_ascii(values)  # see _title_rules
+    values = _where(_text_rules(values), non_ascii, _nfc)
     return _where(
         values, values == "", lambda empty: pl.repeat(None, empty.len(), dtype=pl.String, eager=True)
     )
@@ -666,9 +695,24 @@ def _link(url_raw: pl.Expr, kind: pl.Expr | None = None) -> pl.Expr:
     )
 
 
-def _distinct_links(links: pl.Expr) -> pl.Expr:
+def _distinct_links(links: pl.Series) -> pl.Series:
+    """Lists of LINK structs without invalid URLs, keeping the first of each canonical URL."""
+    # Filtering inside lists is slow in Polars (evaluated list by list), and lists needing it are rare (a
+    # broken URL, the same URL written twice): only those rows go through the filter.
+    urls = links.list.eval(pl.element().struct.field("url"))
+    needing = (urls.list.n_unique() < urls.list.len()) | urls.list.eval(pl.element().is_null()).list.any()
+    needing = needing.fill_null(False)
+    if not needing.any():
+        return links
     url = pl.element().struct.field("url")
-    return links.list.eval(pl.element().filter(url.is_not_null() & url.is_first_distinct()))
+    fixed = links.filter(needing).list.eval(pl.element().filter(url.is_not_null() & url.is_first_distinct()))
+    # list[struct] cannot be scattered into: append the fixed lists and gather each row from its place.
+    place = pl.select(
+        pl.when(pl.lit(needing))
+        .then(pl.lit(needing).cum_sum() - 1 + links.len())
+        .otherwise(pl.int_range(links.len()))
+    ).to_series()
+    return pl.concat([links, fixed]).gather(place)
 
 
 # Joins a kind given by a structured source to its URL inside one string key (a URL holds no NUL), so that
@@ -678,14 +722,15 @@ _GIVEN_KIND = "\x00"
 
 def _links_of(found: pl.Series) -> pl.Series:
     """Lists of raw URLs (or 'kind<NUL>url' keys) -> lists of LINK structs, each distinct one built once."""
+    found = found.list.unique(maintain_order=True)  # the same raw URL twice in a text
     distinct = found.explode().drop_nulls().unique()
     if distinct.is_empty():
         return found.cast(pl.List(LINK))
     given = pl.lit(distinct).str.extract(f"^([^{_GIVEN_KIND}]*){_GIVEN_KIND}", 1)
     url_raw = pl.lit(distinct).str.replace(f"^[^{_GIVEN_KIND}]*{_GIVEN_KIND}", "")
     links = pl.select(_link(url_raw, given)).to_series()
-    as_links = pl.col("found").list.eval(pl.element().replace_strict(distinct, links, return_dtype=LINK))
-    return found.alias("found").to_frame().select(_distinct_links(as_links)).to_series()
+    as_links = found.list.eval(pl.element().replace_strict(distinct, links, return_dtype=LINK))
+    return _distinct_links(as_links)
 
 
 def extracted_urls(col: str | pl.Expr) -> pl.Expr:
@@ -711,8 +756,17 @@ def _noticed(texts: pl.Series) -> pl.Series:
     """Cleaning flags per record (FLAG_MEANINGS) from a struct of title_raw, abstract_raw, title, abstract."""
     texts = texts.struct.unnest()
     title, abstract = texts["title"], texts["abstract"]
-    # Each slow pattern is tested only on the rows a fast scan lets through (see _matching).
-    mis_decoded = _mojibake_in(title) | _mojibake_in(abstract)
+    title_raw, abstract_raw = texts["title_raw"], texts["abstract_raw"]
+    # Each slow pattern is tested only on the rows a fast scan lets through (see _matching). Cleaned text can
+    # only look mis-decoded where the raw text was non-ASCII or held entities (our own curly quotes and
+    # symbols would make every other row a candidate for a slow scan).
+    odd_raw = (
+        _non_ascii(title_raw)
+        | _non_ascii(abstract_raw)
+        | title_raw.str.contains("&", literal=True)
+        | abstract_raw.str.contains("&", literal=True)
+    )
+    mis_decoded = _matching(title, odd_raw, MOJIBAKE) | _matching(abstract, odd_raw, MOJIBAKE)
     checks = {
         "abstract_missing": abstract.is_null(),
         "title_empty": title.fill_null("") == "",
@@ -720,9 +774,8 @@ def _noticed(texts: pl.Series) -> pl.Series:
         "latex_residue_abstract": _matching(
             abstract, abstract.str.contains(r"[\\$]"), r"\\[A-Za-z]|" + _MATH
         ),
-        "stripped_latex_repaired": texts["title_raw"].str.contains(_STRIPPED_COMMAND),
-        "mojibake_repaired": (_mojibake_in(texts["title_raw"]) | _mojibake_in(texts["abstract_raw"]))
-        & ~mis_decoded,
+        "stripped_latex_repaired": title_raw.str.contains(_STRIPPED_COMMAND),
+        "mojibake_repaired": (_mojibake_in(title_raw) | _mojibake_in(abstract_raw)) & ~mis_decoded,
         "mojibake_suspected": mis_decoded,
         "html_residue": _matching(title, title.str.contains("<", literal=True), _HTML_RESIDUE)
         | _matching(abstract, abstract.str.contains("<", literal=True), _HTML_RESIDUE),
