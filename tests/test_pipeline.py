@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import json
 import shutil
 from pathlib import Path
@@ -266,3 +267,29 @@ def test_diff_card_manifest_agree_and_revalidation_touches_no_data(published, tm
     assert fresh and all(k.startswith("report-") for k in fresh)
     assert any(k.endswith("index.html") for k in fresh)
 
+
+
+def _schema_rows(markdown: str, heading: str) -> list[tuple[str, str, bool]]:
+    """(column, type, nullable) rows of one table section of a Markdown schema listing."""
+    section = re.split(r"^#+ ", markdown, flags=re.M)
+    body = next(s for s in section if s.startswith(heading + "\n"))
+    rows = re.findall(r"^\| `([a-z_0-9]+)` \| `?([^|`]+?)`? \| (yes|no) \|", body, flags=re.M)
+    return [(name, _list_type(type_.strip()), nullable == "yes") for name, type_, nullable in rows]
+
+
+def _list_type(type_: str) -> str:
+    """Arrow names a list's child `item`, Parquet round-trips it as `element`: compare without the name."""
+    return re.sub(r"list<\w+: ", "list<", type_)
+
+
+def test_schema_docs_parquet_and_card_agree(published):
+    import pyarrow.parquet as pq
+
+    v1 = published[3]
+    docs = (Path(__file__).parents[1] / "schemas" / "SCHEMA.md").read_text()
+    card = (v1 / "README.md").read_text()
+    for table in PUBLISHED:
+        arrow = pq.read_schema(v1 / f"{table}.parquet")
+        in_file = [(f.name, _list_type(str(f.type)), f.nullable) for f in arrow]
+        assert _schema_rows(docs, table) == in_file, table
+        assert _schema_rows(card, table) == in_file, table
