@@ -46,18 +46,23 @@ def run(
     allow_schema_change: Annotated[
         bool, typer.Option(help="publish even if a column was removed or retyped since the parent")
     ] = False,
+    block_on: Annotated[
+        list[str] | None,
+        typer.Option(help="make a warning check blocking for this run, e.g. row_count_drop_vs_parent"),
+    ] = None,
 ) -> None:
     """Extract, clean, validate and publish one version (or report that nothing changed)."""
     from flows.pipeline import SchemaChangeRefused, UnusableInput, ValidationBlocked, papers_run
     from flows.publish import PublishBusy
 
     s = _settings(raw_dir=raw_dir, out_dir=out_dir, year=year, lock_timeout_s=wait,
-                  allow_schema_change=allow_schema_change or None)
+                  allow_schema_change=allow_schema_change or None,
+                  blocking_warnings=frozenset(block_on) if block_on else None)
     try:
         result = papers_run(
             raw_dir=s.raw_dir, out_dir=s.out_dir, year=s.year, lock_timeout_s=s.lock_timeout_s,
             language_workers=s.language_workers, row_group_size=s.row_group_size,
-            allow_schema_change=s.allow_schema_change,
+            allow_schema_change=s.allow_schema_change, blocking_warnings=sorted(s.blocking_warnings),
         )
     except (ValidationBlocked, SchemaChangeRefused) as exc:
         err.print(f"[red]blocked:[/red] {exc}", highlight=False)

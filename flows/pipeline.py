@@ -160,10 +160,12 @@ def stage_candidate(dataset_dir: Path, tables: dict[str, pl.DataFrame], row_grou
 
 @task(name="validate_candidate", cache_policy=NO_CACHE)
 def validate_candidate(
-    tables: dict[str, pl.DataFrame], name: str, raw_records: int, parent: dict | None, report_dir: Path, context: dict
+    tables: dict[str, pl.DataFrame], name: str, raw_records: int, parent: dict | None, report_dir: Path,
+    context: dict, blocking_warnings: frozenset[str],
 ) -> Report:
     return validate_version(
-        tables, version=name, raw_records=raw_records, parent=parent, report_dir=report_dir, context=context
+        tables, version=name, raw_records=raw_records, parent=parent, report_dir=report_dir, context=context,
+        blocking_warnings=blocking_warnings,
     )
 
 
@@ -189,12 +191,14 @@ def papers_run(
     language_workers: int = 0,
     row_group_size: int = 100_000,
     allow_schema_change: bool = False,
+    blocking_warnings: list[str] | None = None,
 ) -> RunResult:
     """One run: extract -> clean -> validate -> publish a new version, or report that nothing changed."""
     log = get_run_logger()
     settings = Settings(raw_dir=raw_dir, out_dir=out_dir, year=year, lock_timeout_s=lock_timeout_s,
                         language_workers=language_workers, row_group_size=row_group_size,
-                        allow_schema_change=allow_schema_change)
+                        allow_schema_change=allow_schema_change,
+                        blocking_warnings=frozenset(blocking_warnings or ()))
     dataset_dir = settings.dataset_dir
     with publish.dataset_lock(dataset_dir, settings.lock_timeout_s):
         publish.cleared_stale_candidates(dataset_dir)
@@ -225,7 +229,9 @@ def papers_run(
                 )
         diff = papers_diff(parent["papers"], tables["papers"]) if parent else None
         context = {"inputs": extracted.inputs, "diff": diff["summary"] if diff else None, "parent": latest}
-        report = validate_candidate(tables, name, raw_records, parent, candidate.path / "report", context)
+        report = validate_candidate(
+            tables, name, raw_records, parent, candidate.path / "report", context, settings.blocking_warnings
+        )
         manifest = version_manifest(name, latest, extracted, candidate, report, diff)
         if not report.success:
             kept = publish.set_aside(dataset_dir, candidate, name)

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     lock_timeout_s: float = Field(0.0, description="how long to wait for another run's lock before giving up")
     language_workers: int = Field(0, description="processes for language detection (0 = cores)")
     row_group_size: int = Field(100_000, description="Parquet row-group size")
+    blocking_warnings: frozenset[str] = Field(
+        frozenset(), description="warning checks that block publishing, e.g. row_count_drop_vs_parent"
+    )
     allow_schema_change: bool = Field(False, description="publish even if a column was removed or retyped")
 
     @property

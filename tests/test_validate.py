@@ -403,6 +403,14 @@ def test_row_count_drop_vs_parent_warns_without_blocking(tmp_path: Path):
     assert warning.observed == "3 rows vs 15 in the parent (-80.0%)"
     assert "PUBLISHED-eligible" in (tmp_path / "index.html").read_text()
 
+    # The same drop blocks when the run says so.
+    strict = validate_version(
+        valid_tables(), version="v7", raw_records=RAW_RECORDS, parent=parent, report_dir=tmp_path / "strict",
+        blocking_warnings=frozenset({"row_count_drop_vs_parent"}),
+    )
+    assert strict.success is False
+    assert [(o.expectation, o.blocking) for o in strict.blocking_failures()] == [("row_count_drop_vs_parent", True)]
+
 
 def test_null_share_and_language_drift_vs_parent_warn(tmp_path: Path):
     parent = valid_tables()
