@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 import functools
 import subprocess
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -253,7 +253,3 @@ def _artifact(name: str, report: Report, counts: dict, diff: dict | None, report
         lines += ["", "Changes: " + ", ".join(f"{k} {v}" for k, v in diff["summary"].items() if isinstance(v, int))]
     lines += ["", f"Report: `{report_path.resolve()}`"]
     create_markdown_artifact(markdown="\n".join(lines), key="papers-run", description=f"papers {name}")
-
-
-def run_result_dict(result: RunResult) -> dict:
-    return asdict(result)
