@@ -205,3 +205,27 @@ def test_titles_and_abstracts_are_told_apart_by_content(line, is_abstract):
     from flows.readers.hf_text import abstract_like
 
     assert pl.DataFrame({"t": [line]}).select(abstract_like(pl.col("t"))).item() is is_abstract
+
+
+# Which readers may claim a fixture of each folder; every other reader must decline it.
+CLAIMANTS = {
+    "hf_text": {"hf_papers_text"},
+    "hf_json": {"hf_daily_json"},
+    "feeds": {"arxiv_feed"},
+    "hf_html": {"hf_papers_html"},
+    "arxiv_listing": {"arxiv_listing", "arxiv_email"},
+}
+ALL_FIXTURES = [SEED] + sorted(
+    p for folder in CLAIMANTS for p in (FIXTURES.parent / folder).iterdir() if p.suffix != ".py"
+)
+
+
+@pytest.mark.parametrize("path", ALL_FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_reader_claims_another_formats_fixture(path):
+    from flows.extract import READERS
+    from flows.readers.base import decoded_text
+
+    text = decoded_text(path.read_bytes())[0]
+    claimed = {reader.name for reader in READERS if reader.sniff(text)}
+    allowed = CLAIMANTS.get(path.parent.name, {"hf_papers_text"})
+    assert claimed <= allowed, claimed
