@@ -108,9 +108,9 @@ _LATEX_FRAGMENT = "|".join(
     ]
 )
 
-# Invisible characters, plus the two private-use characters this module uses as markers (they carry no
-# meaning in paper text, and leaving them in would let input collide with the markers).
-_INVISIBLE = "[\u200b-\u200d\u2060\ufeff\u00ad\ue000\ue001]"
+# Invisible characters, plus the private-use character this module uses as a marker (_MARK): it carries no
+# meaning in paper text, and leaving it in would let input collide with the marker.
+_INVISIBLE = "[\u200b-\u200d\u2060\ufeff\u00ad\ue001]"
 # Only runs of two or more, or a lone non-ASCII-space whitespace (NBSP, tab, newline...), need rewriting.
 _WHITESPACE = r"\s\s+|[^\S ]"
 # The same two rules for the Python converters' output (Rust's \s is Unicode White_Space, spelled out here).
@@ -398,6 +398,13 @@ def _nfc(values: pl.Series) -> pl.Series:
     return _where(values, values.str.contains(_NOT_NFC), lambda needing: needing.str.normalize("NFC"))
 
 
+def _rows_replaced(values: pl.Series, rows: pl.Series, replacement: pl.Series) -> pl.Series:
+    """values with the selected rows replaced, in order, by replacement (for the list types scatter lacks)."""
+    n = values.len()
+    place = pl.select(pl.when(pl.lit(rows)).then(pl.lit(rows).cum_sum() - 1 + n).otherwise(pl.int_range(n)))
+    return pl.concat([values, replacement]).gather(place.to_series())
+
+
 def _matching(values: pl.Series, rows: pl.Series, pattern: str) -> pl.Series:
     """values.str.contains(pattern), tested on the given rows only (false elsewhere)."""
     found = rows.fill_null(False)
@@ -571,19 +578,27 @@ def normalized_abstract(col: str | pl.Expr) -> pl.Expr:
     return _named_like(_expr(col).map_batches(cleaned, return_dtype=pl.String), col)
 
 
+def _title_keys(titles: pl.Series) -> pl.Series:
+    # Only non-ASCII titles have accents to fold (NFKD is the slow part); runs of spaces are rare once
+    # punctuation is matched without the single spaces around it.
+    folded = _where(
+        titles, _non_ascii(titles), lambda text: text.str.normalize("NFKD").str.replace_all(r"\p{M}+", "")
+    )
+    keys = folded.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N} ]+", " ")
+    keys = _where(
+        keys, keys.str.contains("  ", literal=True), lambda text: text.str.replace_all(" {2,}", " ")
+    )
+    return _where(
+        keys, keys.str.starts_with(" ") | keys.str.ends_with(" "), lambda text: text.str.strip_chars()
+    )
+
+
 def title_key(col: str | pl.Expr) -> pl.Expr:
     """Identity key of a cleaned title: lower case, accents folded, non-alphanumerics to one space.
 
     Example: 'ART·V: Auto-Regressive Café' -> 'art v auto regressive cafe'
     """
-    return (
-        _expr(col)
-        .str.normalize("NFKD")
-        .str.replace_all(r"\p{M}+", "")
-        .str.to_lowercase()
-        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
-        .str.strip_chars()
-    )
+    return _named_like(_expr(col).map_batches(_title_keys, return_dtype=pl.String), col)
 
 
 # --- URLs ------------------------------------------------------------------------------------------------
@@ -706,13 +721,7 @@ def _distinct_links(links: pl.Series) -> pl.Series:
         return links
     url = pl.element().struct.field("url")
     fixed = links.filter(needing).list.eval(pl.element().filter(url.is_not_null() & url.is_first_distinct()))
-    # list[struct] cannot be scattered into: append the fixed lists and gather each row from its place.
-    place = pl.select(
-        pl.when(pl.lit(needing))
-        .then(pl.lit(needing).cum_sum() - 1 + links.len())
-        .otherwise(pl.int_range(links.len()))
-    ).to_series()
-    return pl.concat([links, fixed]).gather(place)
+    return _rows_replaced(links, needing, fixed)
 
 
 # Joins a kind given by a structured source to its URL inside one string key (a URL holds no NUL), so that
@@ -753,7 +762,7 @@ def _mojibake_in(values: pl.Series) -> pl.Series:
 
 
 def _noticed(texts: pl.Series) -> pl.Series:
-    """Cleaning flags per record (FLAG_MEANINGS) from a struct of title_raw, abstract_raw, title, abstract."""
+    """record_flags plus the cleaning flags (FLAG_MEANINGS), from a struct of the raw and cleaned columns."""
     texts = texts.struct.unnest()
     title, abstract = texts["title"], texts["abstract"]
     title_raw, abstract_raw = texts["title_raw"], texts["abstract_raw"]
@@ -782,17 +791,30 @@ def _noticed(texts: pl.Series) -> pl.Series:
     }
     assert checks.keys() == FLAG_MEANINGS.keys()
     found = pl.DataFrame({name: check.fill_null(False) for name, check in checks.items()})
-    return found.select(
-        pl.concat_list([pl.when(pl.col(name)).then(pl.lit(name)) for name in checks]).list.drop_nulls()
+    given = pl.select(
+        pl.lit(texts["record_flags"]).fill_null(pl.lit([], dtype=pl.List(pl.String)))
     ).to_series()
+    flagged = found.select(pl.any_horizontal(pl.all())).to_series()
+    if not flagged.any():
+        return given
+    # Building lists row by row is slow in Polars (~1.5 s per 1M rows) and flags are rare: only for flagged rows.
+    merged = (
+        found.filter(flagged)
+        .with_columns(given.filter(flagged).alias("given"))
+        .select(
+            pl.concat_list(["given", *(pl.when(pl.col(name)).then(pl.lit(name)) for name in checks)])
+            .list.drop_nulls()
+            .list.unique(maintain_order=True)
+        )
+        .to_series()
+    )
+    return _rows_replaced(given, flagged, merged)
 
 
 def _flags() -> pl.Expr:
     """record_flags plus what cleaning noticed (see FLAG_MEANINGS), read from the raw and cleaned columns."""
-    texts = pl.struct("title_raw", "abstract_raw", "title", "abstract")
-    noticed = texts.map_batches(_noticed, return_dtype=pl.List(pl.String))
-    given = pl.col("record_flags").fill_null(pl.lit([], dtype=pl.List(pl.String)))
-    return pl.concat_list([given, noticed]).list.unique(maintain_order=True)
+    texts = pl.struct("title_raw", "abstract_raw", "title", "abstract", "record_flags")
+    return texts.map_batches(_noticed, return_dtype=pl.List(pl.String))
 
 
 def clean_records(raw: pl.LazyFrame) -> pl.LazyFrame:

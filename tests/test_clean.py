@@ -139,7 +139,7 @@ def test_normalized_title(raw, expected):
     assert titles([raw]) == [expected]
 
 
-def test_title_words_that_contain_command_names_survive(seed):
+def test_title_words_that_contain_command_names_survive():
     words = ["anecdotal", "pessimistic", "parsimonious", "Simple", "Textbooks", "Mathematical"]
     cleaned = titles([" ".join(words)])[0]
     assert cleaned.split() == words
@@ -382,7 +382,7 @@ def test_clean_records_keeps_a_kind_given_by_the_source():
     ]
 
 
-def test_every_flag_is_documented(seed):
+def test_every_flag_is_documented():
     raw = raw_records(
         ["", r"\unfinished $x", "<b>Bold</b> claim <script>", "CafÃƒÂ© twice broken"],
         [None, r"\foo{x} and $a$", None, "Â"],
