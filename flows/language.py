@@ -23,9 +23,7 @@ POOL_MIN_DISTINCT = 2_000
 # "on", "de", "la"). A 300-character sample with at least 6 of them, making at least 15 % of its words, is
 # labelled "en" without calling langdetect: measured on 85,112 synthetic papers, these were 72.7 % of the texts
 # and langdetect said "en" for every one of them (python -m flows.bench reports the agreement of each run).
-_ENGLISH_MARKERS = (
-    r"\b(?:the|of|and|that|with|this|which|we|our|are|from|these|have|has|for|by|is|to|can|be|its|their|than)\b"
-)
+_ENGLISH_MARKERS = r"\b(?:the|of|and|that|with|this|which|we|our|are|from|these|have|has|for|by|is|to|can|be|its|their|than)\b"
 _MIN_MARKERS, _MIN_MARKER_SHARE = 6, 0.15
 # langdetect's own codes that are not ISO 639-1.
 _ISO_639_1 = {"zh-cn": "zh", "zh-tw": "zh"}
@@ -75,11 +73,13 @@ def detected_languages(texts: pl.Series, workers: int = 0) -> pl.Series:
     Example: pl.Series(['Learning to rank.', None, '']) -> pl.Series(['en', None, None])
     """
     samples = texts.cast(pl.String).str.slice(0, SAMPLE_CHARS).str.strip_chars()
-    markers = samples.str.to_lowercase().str.count_matches(_ENGLISH_MARKERS)
-    words = samples.str.count_matches(r"\p{L}+")
-    plainly_english = (markers >= _MIN_MARKERS) & (markers >= _MIN_MARKER_SHARE * words)
-    distinct = samples.filter((samples.str.len_chars() > 0) & ~plainly_english.fill_null(False)).unique().sort()
-    items = distinct.to_list()
+    distinct = samples.filter(samples.str.len_chars() > 0).unique().sort()
+    # Counted on distinct samples only: a paper seen in many digests is one sample.
+    markers = distinct.str.to_lowercase().str.count_matches(_ENGLISH_MARKERS)
+    plainly_english = (markers >= _MIN_MARKERS) & (
+        markers >= _MIN_MARKER_SHARE * distinct.str.count_matches(r"\p{L}+")
+    )
+    items = distinct.filter(~plainly_english).to_list()
     workers = workers or os.cpu_count() or 1
     if len(items) > POOL_MIN_DISTINCT and workers > 1:
         size = -(-len(items) // (workers * 4))
@@ -87,13 +87,10 @@ def detected_languages(texts: pl.Series, workers: int = 0) -> pl.Series:
         # spawn, not fork: a forked child of a process running Polars' thread pool can deadlock.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_seeded) as pool:
-            labels = [label for chunk in pool.map(_languages, chunks) for label in chunk]
+            detected = [label for chunk in pool.map(_languages, chunks) for label in chunk]
     else:
         _seeded()
-        labels = _languages(items)
-    detected = samples.replace_strict(
-        distinct, pl.Series(labels, dtype=pl.String), default=None, return_dtype=pl.String
-    )
-    return pl.select(
-        pl.when(plainly_english.fill_null(False)).then(pl.lit("en")).otherwise(detected)
-    ).to_series().alias(texts.name)
+        detected = _languages(items)
+    labels = pl.Series(["en"] * distinct.len(), dtype=pl.String)
+    labels = labels.scatter(plainly_english.not_().arg_true(), pl.Series(detected, dtype=pl.String))
+    return samples.replace_strict(distinct, labels, default=None, return_dtype=pl.String).alias(texts.name)

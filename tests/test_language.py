@@ -101,7 +101,9 @@ def test_the_english_shortcut_agrees_with_plain_langdetect():
     ]
     samples = pl.Series(texts).str.slice(0, language.SAMPLE_CHARS)
     markers = samples.str.to_lowercase().str.count_matches(language._ENGLISH_MARKERS)
-    shortcut = (markers >= language._MIN_MARKERS) & (markers >= language._MIN_MARKER_SHARE * samples.str.count_matches(r"\p{L}+"))
+    shortcut = (markers >= language._MIN_MARKERS) & (
+        markers >= language._MIN_MARKER_SHARE * samples.str.count_matches(r"\p{L}+")
+    )
     assert shortcut.sum() >= 60  # the shortcut does carry most of the seed
     DetectorFactory.seed = 0
     for text, short in zip(texts, shortcut):
