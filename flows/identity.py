@@ -24,6 +24,8 @@ from collections.abc import Callable
 
 import polars as pl
 
+from flows.language import language_expr_input
+
 LanguageDetector = Callable[[pl.Series], pl.Series]
 
 
@@ -175,13 +177,13 @@ def papers_table(
             .list.unique()
             .list.set_difference(pl.concat_list(pl.col("paper_id")))
             .list.sort(),
-            language_text().alias("language_text"),
+            language_expr_input("title", "abstract").alias("language_text"),
         )
     )
     # A text the parent version already labelled keeps its label: only new or changed texts meet langdetect,
     # which is the slowest step by far (~300 texts/s per core).
     labelled = (
-        parent.select(language_text().alias("language_text"), pl.col("language").alias("known_language"))
+        parent.select(language_expr_input("title", "abstract").alias("language_text"), pl.col("language").alias("known_language"))
         .unique("language_text")
         .lazy()
         if parent is not None
@@ -200,8 +202,3 @@ def papers_table(
         .drop("language_text", "parent_aliases", "known_language")
         .sort("paper_id")
     )
-
-
-def language_text() -> pl.Expr:
-    """The text a paper's language is detected from: title, '. ', abstract."""
-    return pl.concat_str(pl.col("title"), pl.lit(". "), pl.col("abstract").fill_null(""), ignore_nulls=True)
