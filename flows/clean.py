@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import html
 import logging
-import multiprocessing
-import os
 import re
 import unicodedata
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from functools import cache, partial
 
 import ftfy
@@ -37,11 +34,9 @@ FLAG_MEANINGS: dict[str, str] = {
     "html_residue": "the cleaned title or abstract still contains an HTML tag",
 }
 
-# Above this many distinct strings for one Python converter, the work is spread over processes. We convert
-# LaTeX fragments, not whole abstracts: pylatexenc does ~7,000 of them per second (the SPEC's 180/s is for whole
-# abstracts), and spawned workers take ~0.5 s to start. Measured on 2 cores: 5,000 fragments 0.68 s in-process
-# vs 0.78 s pooled, 20,000 fragments 2.8 s vs 1.9 s; so the pool starts past the SPEC's 2,000.
-POOL_MIN_DISTINCT = 8_000
+# Python converters run in the process that cleans: per-file work is what runs in parallel (flows/parallel.py).
+# We convert LaTeX fragments, not whole abstracts: pylatexenc does ~7,000 of them per second (the SPEC's 180/s
+# is for whole abstracts).
 
 # --- patterns (Rust regex for Polars; no look-around, no backreferences) ---------------------------------
 
@@ -207,22 +202,9 @@ def _named_like(result: pl.Expr, col: str | pl.Expr) -> pl.Expr:
 # --- Python converters, run once per distinct string that needs them --------------------------------------
 
 
-def _in_processes(convert: Callable[[str], str], items: list[str]) -> list[str]:
-    """Apply a str->str converter to items, across processes when there are many of them."""
-    # Like any spawn-based pool, this needs the caller's main module to be import-safe (a console script,
-    # pytest, or a script with `if __name__ == "__main__":`).
-    workers = os.cpu_count() or 1
-    if len(items) < POOL_MIN_DISTINCT or workers < 2:
-        return [convert(item) for item in items]
-    size = -(-len(items) // (workers * 4))
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    # spawn, not fork: forking a process that runs Polars' thread pool can deadlock the child.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return [out for chunk in pool.map(partial(_converted_chunk, convert), chunks) for out in chunk]
-
-
-def _converted_chunk(convert: Callable[[str], str], chunk: list[str]) -> list[str]:
-    return [convert(item) for item in chunk]
+def _converted(convert: Callable[[str], str], items: list[str]) -> list[str]:
+    """convert applied to each item, in this process."""
+    return [convert(item) for item in items]
 
 
 def _tidy(text: str) -> str:
@@ -243,7 +225,7 @@ def _distinct_converted(values: pl.Series, needs: pl.Series, convert: Callable[[
     distinct = values.filter(needs).unique()
     if distinct.len() == 0:
         return values
-    fixed = pl.Series(_in_processes(convert, distinct.to_list()), dtype=pl.String)
+    fixed = pl.Series(_converted(convert, distinct.to_list()), dtype=pl.String)
     return values.replace(distinct, fixed)
 
 
@@ -361,7 +343,7 @@ def _latex_converted(values: pl.Series) -> pl.Series:
         return values
     # Longest first: where several start at one position, replace_many(leftmost=True) takes the first listed.
     fragments = fragments.gather(fragments.str.len_bytes().arg_sort(descending=True)).to_list()
-    return values.str.replace_many(fragments, _in_processes(_latex_fragment_text, fragments), leftmost=True)
+    return values.str.replace_many(fragments, _converted(_latex_fragment_text, fragments), leftmost=True)
 
 
 def _non_ascii(values: pl.Series) -> pl.Series:

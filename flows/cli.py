@@ -58,10 +58,13 @@ def run(
     s = _settings(raw_dir=raw_dir, out_dir=out_dir, year=year, lock_timeout_s=wait,
                   allow_schema_change=allow_schema_change or None,
                   blocking_warnings=frozenset(block_on) if block_on else None)
+    if unchanged := _unchanged_without_flow(s):
+        console.print(unchanged, highlight=False)
+        return
     try:
         result = papers_run(
             raw_dir=s.raw_dir, out_dir=s.out_dir, year=s.year, lock_timeout_s=s.lock_timeout_s,
-            language_workers=s.language_workers, row_group_size=s.row_group_size,
+            workers=s.workers, row_group_size=s.row_group_size,
             allow_schema_change=s.allow_schema_change, blocking_warnings=sorted(s.blocking_warnings),
         )
     except (ValidationBlocked, SchemaChangeRefused) as exc:
@@ -76,6 +79,30 @@ def run(
     else:
         console.print(f"published {result.version} ({counts})", highlight=False)
     console.print(f"validation report: {result.report}", highlight=False)
+
+
+def _unchanged_without_flow(s: Settings) -> str | None:
+    """When latest was made from these very inputs with this code, say so without starting a flow (seconds)."""
+    from flows import publish
+    from flows.extract import UnusableInput
+    from flows.fingerprint import run_fingerprint
+    from flows.prepare import file_jobs
+
+    latest = publish.latest_name(s.dataset_dir)
+    try:
+        jobs = file_jobs(s.raw_dir, s.files_cache_dir, s.year) if latest else []
+    except UnusableInput:
+        return None  # the flow reports it
+    if not jobs:
+        return None
+    run_print = run_fingerprint([(j.rel_path, j.sha256) for j in jobs], s.year)
+    days = {j.rel_path: j.mtime_day for j in jobs}
+    if not publish.unchanged_since(s.dataset_dir, latest, run_print, days, s.runs_cache_dir):
+        return None
+    counts = publish.read_manifest(s.dataset_dir, latest)["counts"]
+    shown = ", ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool))
+    report = s.dataset_dir / latest / "report" / "index.html"
+    return f"unchanged: inputs and code are those of {latest} ({shown})\nvalidation report: {report}"
 
 
 @app.command()

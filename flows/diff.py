@@ -22,11 +22,23 @@ COMPARED = (
 )
 
 
-def papers_diff(old: pl.DataFrame, new: pl.DataFrame) -> dict:
+def comparable(papers: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """paper_id, aliases and a digest of each compared column (null stays null): what a diff needs to compare.
+
+    Digests keep a diff of a million papers in memory without their texts; both sides of one diff are hashed
+    by the same Polars in the same process, so equal values give equal digests.
+    """
+    names = papers.collect_schema().names()
+    digests = [pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash(seed=0)).alias(c) for c in COMPARED if c in names]
+    return papers.lazy().select("paper_id", *(["aliases"] if "aliases" in names else []), *digests).collect()
+
+
+def papers_diff(old: pl.DataFrame | pl.LazyFrame, new: pl.DataFrame | pl.LazyFrame) -> dict:
     """Added / removed / re-identified / changed paper ids, with the changed fields per paper.
 
     >>> papers_diff(old, new)["summary"]  # {"added": 3, "removed": 0, "reidentified": 0, "changed": 1, ...}
     """
+    old, new = comparable(old), comparable(new)
     alias_map = (
         new.select("paper_id", "aliases").explode("aliases").drop_nulls("aliases")
         .rename({"paper_id": "new_id", "aliases": "paper_id"})

@@ -1,15 +1,12 @@
 """Extract: raw dump files -> raw records with provenance, plus quarantined records with reasons.
 
 One reader per dump format (flows/readers/), chosen by sniffing the decoded content, never the file name; every
-reader returns the RAW_RECORDS schema. Files already extracted are served from a content-addressed cache. No
-cleaning happens here: titles and abstracts are kept exactly as they appear in the dump.
+reader returns the RAW_RECORDS schema. No cleaning and no caching happen here (flows/prepare.py keeps each file's
+result): titles and abstracts are kept exactly as they appear in the dump.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import os
 from pathlib import Path
 
 import polars as pl
@@ -32,9 +29,6 @@ from flows.readers.hf_json import HfDailyJson
 from flows.readers.hf_text import HfPapersText
 
 __all__ = ["Dump", "Parsed", "READERS", "UnusableInput", "dump_cut_short", "resolved_digest_date"]
-
-# Bump when any reader's output changes, so cached per-file results are not reused.
-EXTRACT_VERSION = 4
 
 # Sniffed in this order: the most specific formats first, the loosely-shaped text page last.
 READERS: tuple[Reader, ...] = (
@@ -84,53 +78,3 @@ def dump_paths(raw_dir: Path) -> list[Path]:
         for p in raw_dir.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(raw_dir).parts)
     )
-
-
-def cache_key(dump: Dump, year: int | None) -> str:
-    """Everything a reader's output depends on: content, name (provenance), date inputs and reader version."""
-    mtime_day = dt.datetime.fromtimestamp(dump.mtime, tz=dt.timezone.utc).date().isoformat()
-    basis = f"{EXTRACT_VERSION}|{dump.sha256}|{dump.rel_path}|{year}|{mtime_day}"
-    return hashlib.sha256(basis.encode()).hexdigest()[:32]
-
-
-def extracted_dump(path: Path, raw_dir: Path, cache_dir: Path | None, year: int | None) -> tuple[Parsed, dict]:
-    """One dump's records and quarantine, reused from the cache when the same file was extracted before."""
-    dump = Dump.load(path, raw_dir)
-    key = cache_key(dump, year)
-    entry = cache_dir / key if cache_dir else None
-    if entry is not None and (entry / "done").exists():
-        parsed = Parsed(
-            pl.read_parquet(entry / "records.parquet"),
-            pl.read_parquet(entry / "quarantine.parquet"),
-            (entry / "done").read_text().strip(),
-        )
-        cached = True
-    else:
-        parsed = parsed_dump(dump, year)
-        cached = False
-        if entry is not None:
-            _write_cache_entry(entry, parsed)
-    info = {
-        "path": dump.rel_path,
-        "sha256": dump.sha256,
-        "format": parsed.source_format,
-        "records": parsed.records.height,
-        "quarantined": parsed.quarantine.height,
-        "cached": cached,
-    }
-    return parsed, info
-
-
-def _write_cache_entry(entry: Path, parsed: Parsed) -> None:
-    """Write a cache entry so that a crash never leaves a half-written entry that looks complete."""
-    tmp = entry.with_name(f".{entry.name}.{os.getpid()}")
-    tmp.mkdir(parents=True, exist_ok=True)
-    parsed.records.write_parquet(tmp / "records.parquet")
-    parsed.quarantine.write_parquet(tmp / "quarantine.parquet")
-    (tmp / "done").write_text(parsed.source_format + "\n")
-    try:
-        tmp.rename(entry)
-    except OSError:  # another run wrote the same entry first; its content is identical
-        for f in tmp.iterdir():
-            f.unlink()
-        tmp.rmdir()

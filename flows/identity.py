@@ -50,8 +50,13 @@ SOURCE_RANK = {
 }
 
 
+def title_id() -> pl.Expr:
+    """`title:<16 hex>` of each record's title key: the paper's id when no sighting gives an arXiv id."""
+    return (pl.lit("title:") + pl.col("title_key").map_batches(title_hash, return_dtype=pl.String)).alias("title_id")
+
+
 def with_paper_ids(records: pl.LazyFrame) -> pl.LazyFrame:
-    """Add `paper_id`: the arXiv id when the record or a same-titled record has one, else the title hash."""
+    """Add `paper_id`: the arXiv id when the record or a same-titled record has one, else the title id."""
     # Title keys that point to exactly one arXiv id: title-only sightings of those papers join the id.
     key_to_id = (
         records.filter(pl.col("arxiv_id").is_not_null() & (pl.col("title_key") != ""))
@@ -62,12 +67,7 @@ def with_paper_ids(records: pl.LazyFrame) -> pl.LazyFrame:
     )
     return (
         records.join(key_to_id, on="title_key", how="left")
-        .with_columns(
-            pl.coalesce("arxiv_id", "id_by_title").alias("arxiv_id"),
-            (pl.lit("title:") + pl.col("title_key").map_batches(title_hash, return_dtype=pl.String)).alias(
-                "title_id"
-            ),
-        )
+        .with_columns(pl.coalesce("arxiv_id", "id_by_title").alias("arxiv_id"))
         .with_columns(
             pl.when(pl.col("arxiv_id").is_not_null())
             .then(pl.lit("arxiv:") + pl.col("arxiv_id"))
@@ -114,8 +114,10 @@ def papers_table(
 ) -> pl.LazyFrame:
     """One row per paper: fields by precedence over its sightings; dates and counts over all of them.
 
-    `parent` is the previous version's papers: a title id published there that now belongs to an arXiv paper
-    becomes that paper's alias, and aliases once published are kept.
+    Records carry the language of their own title + abstract (flows/prepare.py); a paper whose chosen title and
+    abstract come from two sightings is labelled anew with `detect`. `parent` is the previous version's
+    (paper_id, aliases): a title id published there that now belongs to an arXiv paper becomes that paper's
+    alias, and aliases once published are kept.
     """
     rank = pl.col("source_format").replace_strict(SOURCE_RANK, default=len(SOURCE_RANK), return_dtype=pl.Int32)
     parent_aliases = (
@@ -126,12 +128,14 @@ def papers_table(
     known = pl.concat([parent_aliases["paper_id"], parent_aliases["parent_aliases"].explode()]).drop_nulls()
     # Decided per record, outside the aggregation: a literal inside agg() would be repeated for every group.
     published_title_id = pl.when(pl.col("title_id").is_in(known.unique().implode())).then(pl.col("title_id"))
+    # Ties are broken down to the file and position, so the same inputs always choose the same sighting.
     preferred_first = records.with_columns(
         rank.alias("source_rank"), published_title_id.alias("published_title_id")
     ).sort(
-        ["paper_id", "source_rank", "arxiv_version", "digest_date", "position"],
-        descending=[False, False, True, True, True],
+        ["paper_id", "source_rank", "arxiv_version", "digest_date", "source_path", "position"],
+        descending=[False, False, True, True, False, True],
         nulls_last=True,
+        maintain_order=True,
     )
     papers = preferred_first.group_by("paper_id").agg(
         pl.col("arxiv_id").drop_nulls().first(),
@@ -150,13 +154,16 @@ def papers_table(
         pl.len().cast(pl.Int32).alias("n_appearances"),
         pl.col("flags").first(),
         pl.col("published_title_id").drop_nulls().unique().sort().alias("aliases"),
+        pl.col("language").first().alias("first_language"),
+        # The chosen title's sighting has no abstract but another one has: their text was never labelled.
+        (pl.col("abstract").first().is_null() & pl.col("abstract").is_not_null().any()).alias("relabel"),
     )
     first_url = lambda kind: (  # noqa: E731
         links.filter(pl.col("kind") == kind)
         .group_by("paper_id")
         .agg(pl.col("url").first().alias(f"{kind}_url"))
     )
-    papers = (
+    return (
         papers.join(first_url("code"), on="paper_id", how="left")
         .join(first_url("project"), on="paper_id", how="left")
         .join(parent_aliases.lazy(), on="paper_id", how="left")
@@ -177,28 +184,13 @@ def papers_table(
             .list.unique()
             .list.set_difference(pl.concat_list(pl.col("paper_id")))
             .list.sort(),
-            language_expr_input("title", "abstract").alias("language_text"),
+            pl.when(pl.col("relabel"))
+            .then(pl.when(pl.col("relabel")).then(language_expr_input("title", "abstract")).map_batches(
+                detect, return_dtype=pl.String
+            ))
+            .otherwise(pl.col("first_language"))
+            .alias("language"),
         )
-    )
-    # A text the parent version already labelled keeps its label: only new or changed texts meet langdetect,
-    # which is the slowest step by far (~300 texts/s per core).
-    labelled = (
-        parent.select(language_expr_input("title", "abstract").alias("language_text"), pl.col("language").alias("known_language"))
-        .unique("language_text")
-        .lazy()
-        if parent is not None
-        else pl.LazyFrame(schema={"language_text": pl.String, "known_language": pl.String})
-    )
-    return (
-        papers.join(labelled, on="language_text", how="left")
-        .with_columns(
-            pl.coalesce(
-                "known_language",
-                pl.when(pl.col("known_language").is_null())
-                .then(pl.col("language_text"))
-                .map_batches(detect, return_dtype=pl.String),
-            ).alias("language")
-        )
-        .drop("language_text", "parent_aliases", "known_language")
+        .drop("parent_aliases", "first_language", "relabel")
         .sort("paper_id")
     )

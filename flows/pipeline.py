@@ -7,7 +7,6 @@ annotations` here: a served deployment builds its parameter model from these ann
 
 import dataclasses
 import datetime as dt
-import functools
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +16,12 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import clean, identity, language, publish
+from flows import identity, language, publish
 from flows.card import card_plots, dataset_card
 from flows.diff import papers_diff
-from flows.extract import UnusableInput, dump_paths, extracted_dump
+from flows.extract import UnusableInput
+from flows.fingerprint import run_fingerprint
+from flows.prepare import FileJob, PreparedFile, file_jobs, prepared_files
 from flows.settings import Settings
 from flows.validate import Report, ValidationBlocked, validate_version
 from schemas.tables import (
@@ -52,42 +53,24 @@ class RunResult:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class Extraction:
-    records: pl.DataFrame
-    quarantine: pl.DataFrame
-    inputs: list[dict]
-
-
 # ---------------------------------------------------------------------------------------------- stages
 
 
-def extraction(raw_dir: Path, cache_dir: Path | None, year: int | None) -> Extraction:
-    """Every dump under raw_dir as raw records + quarantine (per-file results reused from the cache)."""
-    paths = dump_paths(raw_dir)
-    if not paths:
-        raise UnusableInput(f"no dump files in {raw_dir}")
-    parts = [extracted_dump(p, raw_dir, cache_dir, year) for p in paths]
-    records = pl.concat([p.records for p, _ in parts]) if parts else empty(RAW_RECORDS)
-    quarantine = pl.concat([p.quarantine for p, _ in parts]) if parts else empty(QUARANTINE)
-    if records.is_empty():
+def dataset_tables(prepared: list[PreparedFile], parent_ids: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+    """Merge the prepared files into the four published tables (reading their kept Parquet lazily)."""
+    with_records = [p.records_path for p in prepared if p.records]
+    quarantine = (
+        pl.scan_parquet([p.quarantine_path for p in prepared]).collect() if prepared else empty(QUARANTINE)
+    )
+    if not with_records:
         reasons = "; ".join(sorted({f"{r['source_path']}: {r['reason']}" for r in quarantine.iter_rows(named=True)}))
-        raise UnusableInput(f"no usable records in {raw_dir} ({reasons or 'nothing readable'})")
-    return Extraction(records, quarantine, [info for _, info in parts])
-
-
-def dataset_tables(
-    extracted: Extraction, language_workers: int, parent_papers: pl.DataFrame | None = None
-) -> dict[str, pl.DataFrame]:
-    """Clean the raw records and resolve identity into the four published tables."""
-    detect = functools.partial(language.detected_languages, workers=language_workers)
-    records = identity.with_paper_ids(clean.clean_records(extracted.records.lazy())).collect()
-    lazy = records.lazy()
-    links = identity.links_table(lazy).collect()
-    papers = identity.papers_table(lazy, links.lazy(), detect, parent_papers).collect()
-    appearances = identity.appearances_table(lazy).collect()
-    tables = {"papers": papers, "appearances": appearances, "links": links, "quarantine": extracted.quarantine}
-    return {name: pl.from_arrow(conform(tables[name], schema)) for name, schema in PUBLISHED.items()}
+        raise UnusableInput(f"no usable records ({reasons or 'nothing readable'})")
+    records = identity.with_paper_ids(pl.scan_parquet(with_records))
+    links = identity.links_table(records).collect()
+    papers = identity.papers_table(records, links.lazy(), language.detected_languages, parent_ids).collect()
+    appearances = identity.appearances_table(records).collect()
+    tables = {"papers": papers, "appearances": appearances, "links": links, "quarantine": quarantine}
+    return {name: tables[name].select(schema.names) for name, schema in PUBLISHED.items()}
 
 
 def code_version() -> str:
@@ -108,19 +91,20 @@ def code_version() -> str:
 
 
 def version_manifest(
-    name: str, parent: str | None, extracted: Extraction, candidate: publish.Candidate,
+    name: str, parent: str | None, prepared: list[PreparedFile], run_print: str, candidate: publish.Candidate,
     report: Report, diff: dict | None,
 ) -> dict:
     """The manifest.json of a version: provenance, outputs, schema, validation, reconciled counts."""
     n_app = candidate.outputs["appearances.parquet"]["rows"]
     n_quar = candidate.outputs["quarantine.parquet"]["rows"]
-    raw = sum(i["records"] + i["quarantined"] for i in extracted.inputs)
+    raw = sum(p.records + p.quarantined for p in prepared)
     return {
         "version": name,
         "parent": parent,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "code_version": code_version(),
-        "inputs": [{k: i[k] for k in ("path", "sha256", "format", "records", "quarantined")} for i in extracted.inputs],
+        "run_fingerprint": run_print,
+        "inputs": [p.input_row() for p in prepared],
         "outputs": [{"file": f, **o} for f, o in candidate.outputs.items()],
         "schema_fingerprint": fingerprint(),
         "schema": schema_description(),
@@ -140,16 +124,19 @@ def version_manifest(
 # ---------------------------------------------------------------------------------------------- tasks
 
 
-@task(name="read_dumps", cache_policy=NO_CACHE)
-def read_dumps(raw_dir: Path, cache_dir: Path, year: int | None) -> Extraction:
-    return extraction(raw_dir, cache_dir, year)
+@task(name="list_inputs", cache_policy=NO_CACHE)
+def list_inputs(raw_dir: Path, cache_dir: Path, year: int | None) -> list[FileJob]:
+    return file_jobs(raw_dir, cache_dir, year)
+
+
+@task(name="prepare_files", cache_policy=NO_CACHE)
+def prepare_files(jobs: list[FileJob], workers: int) -> list[PreparedFile]:
+    return prepared_files(jobs, workers)
 
 
 @task(name="build_tables", cache_policy=NO_CACHE)
-def build_tables(
-    extracted: Extraction, language_workers: int, parent_papers: pl.DataFrame | None
-) -> dict[str, pl.DataFrame]:
-    return dataset_tables(extracted, language_workers, parent_papers)
+def build_tables(prepared: list[PreparedFile], parent_ids: pl.DataFrame | None) -> dict[str, pl.DataFrame]:
+    return dataset_tables(prepared, parent_ids)
 
 
 @task(name="stage_candidate", cache_policy=NO_CACHE)
@@ -188,7 +175,7 @@ def papers_run(
     out_dir: Path = Path("data/processed"),
     year: int | None = None,
     lock_timeout_s: float = 0.0,
-    language_workers: int = 0,
+    workers: int = 0,
     row_group_size: int = 100_000,
     allow_schema_change: bool = False,
     blocking_warnings: list[str] | None = None,
@@ -196,27 +183,36 @@ def papers_run(
     """One run: extract -> clean -> validate -> publish a new version, or report that nothing changed."""
     log = get_run_logger()
     settings = Settings(raw_dir=raw_dir, out_dir=out_dir, year=year, lock_timeout_s=lock_timeout_s,
-                        language_workers=language_workers, row_group_size=row_group_size,
+                        workers=workers, row_group_size=row_group_size,
                         allow_schema_change=allow_schema_change,
                         blocking_warnings=frozenset(blocking_warnings or ()))
     dataset_dir = settings.dataset_dir
     with publish.dataset_lock(dataset_dir, settings.lock_timeout_s):
         publish.cleared_stale_candidates(dataset_dir)
-        extracted = read_dumps(settings.raw_dir, settings.cache_dir / "extract", settings.year)
-        raw_records = extracted.records.height + extracted.quarantine.height
-        log.info("read %d dumps: %d records, %d quarantined", len(extracted.inputs), extracted.records.height,
-                 extracted.quarantine.height)
+        jobs = list_inputs(settings.raw_dir, settings.files_cache_dir, settings.year)
+        if not jobs:
+            raise UnusableInput(f"no dump files in {settings.raw_dir}")
+        run_print = run_fingerprint([(j.rel_path, j.sha256) for j in jobs], settings.year)
         latest = publish.latest_name(dataset_dir)
-        parent = publish.read_tables(dataset_dir, latest) if latest else None
-        tables = build_tables(extracted, settings.language_workers, parent["papers"] if parent else None)
+        days = {j.rel_path: j.mtime_day for j in jobs}
+        if latest and publish.unchanged_since(dataset_dir, latest, run_print, days, settings.runs_cache_dir):
+            log.info("unchanged: inputs and code are those of %s", latest)
+            return _unchanged(dataset_dir, latest)
+        prepared = prepare_files(jobs, settings.workers)
+        raw_records = sum(p.records + p.quarantined for p in prepared)
+        log.info("prepared %d files (%d from the cache): %d records, %d quarantined", len(prepared),
+                 sum(p.cached for p in prepared), sum(p.records for p in prepared), sum(p.quarantined for p in prepared))
+        parent = publish.parent_view(dataset_dir, latest) if latest else None
+        tables = build_tables(prepared, parent.select("paper_id", "aliases") if parent is not None else None)
         counts = {name: frame.height for name, frame in tables.items()} | {"raw_records": raw_records}
         log.info("built %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
 
         candidate = stage_candidate(dataset_dir, tables, settings.row_group_size)
         if publish.same_as_latest(dataset_dir, candidate):
             publish.discard(candidate)
+            publish.remember_run(settings.runs_cache_dir, run_print, latest)
             log.info("unchanged: same content as %s", latest)
-            return RunResult("unchanged", latest, str(dataset_dir / latest / "report" / "index.html"), counts)
+            return _unchanged(dataset_dir, latest)
 
         name = publish.next_version_name(dataset_dir)
         if latest and not settings.allow_schema_change:
@@ -227,12 +223,14 @@ def papers_run(
                     f"schema change against {latest} refused: {'; '.join(breaks)} "
                     "(pass --allow-schema-change to publish anyway)"
                 )
-        diff = papers_diff(parent["papers"], tables["papers"]) if parent else None
-        context = {"inputs": extracted.inputs, "diff": diff["summary"] if diff else None, "parent": latest}
+        diff = papers_diff(publish.scanned_table(dataset_dir, latest, "papers"), tables["papers"]) if latest else None
+        inputs = [p.input_row() for p in prepared]
+        context = {"inputs": inputs, "diff": diff["summary"] if diff else None, "parent": latest}
         report = validate_candidate(
-            tables, name, raw_records, parent, candidate.path / "report", context, settings.blocking_warnings
+            tables, name, raw_records, {"papers": parent} if parent is not None else None, candidate.path / "report",
+            context, settings.blocking_warnings,
         )
-        manifest = version_manifest(name, latest, extracted, candidate, report, diff)
+        manifest = version_manifest(name, latest, prepared, run_print, candidate, report, diff)
         if not report.success:
             kept = publish.set_aside(dataset_dir, candidate, name)
             _artifact(name, report, counts, diff, kept / "report" / "index.html")
@@ -243,6 +241,13 @@ def papers_run(
         _artifact(name, report, counts, diff, path / "report" / "index.html")
         log.info("published %s at %s", name, path)
         return RunResult("published", name, str(path / "report" / "index.html"), counts)
+
+
+def _unchanged(dataset_dir: Path, latest: str) -> RunResult:
+    """The result of a run that publishes nothing: latest's counts and report."""
+    counts = publish.read_manifest(dataset_dir, latest).get("counts", {})
+    counts = {k: v for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool)}
+    return RunResult("unchanged", latest, str(dataset_dir / latest / "report" / "index.html"), counts)
 
 
 def _artifact(name: str, report: Report, counts: dict, diff: dict | None, report_path: Path) -> None:

@@ -131,6 +131,49 @@ def read_tables(dataset_dir: Path, name: str) -> dict[str, pl.DataFrame]:
     return {table: pl.read_parquet(dataset_dir / name / f"{table}.parquet") for table in PUBLISHED}
 
 
+def scanned_table(dataset_dir: Path, name: str, table: str) -> pl.LazyFrame:
+    """A published table, lazily: callers read only the columns they need."""
+    return pl.scan_parquet(dataset_dir / name / f"{table}.parquet")
+
+
+def parent_view(dataset_dir: Path, name: str) -> pl.DataFrame:
+    """What a run needs of the parent's papers: ids and aliases, and the columns drift checks read.
+
+    Texts are left out (at a million papers they are gigabytes); `abstract` is kept only as presence (true or
+    null), which is all a null-share check reads.
+    """
+    return (
+        scanned_table(dataset_dir, name, "papers")
+        .select("paper_id", "aliases", "language", "code_url",
+                pl.when(pl.col("abstract").is_not_null()).then(pl.lit(True)).alias("abstract"))
+        .collect()
+    )
+
+
+def unchanged_since(
+    dataset_dir: Path, name: str, run_print: str, file_days: dict[str, str], runs_dir: Path | None = None
+) -> bool:
+    """True when version `name` was made (or made again, see remember_run) from these inputs with this code.
+
+    Digests dated by their file time are also compared on that day (a touched file can change its date).
+    """
+    manifest = read_manifest(dataset_dir, name)
+    remembered = runs_dir is not None and (runs_dir / run_print).is_file() and (
+        (runs_dir / run_print).read_text().strip() == name
+    )
+    if manifest.get("run_fingerprint") != run_print and not remembered:
+        return False
+    dated = {i["path"]: i["dated_by_file_time"] for i in manifest.get("inputs", []) if i.get("dated_by_file_time")}
+    return all(file_days.get(path) == day for path, day in dated.items())
+
+
+def remember_run(runs_dir: Path, run_print: str, name: str) -> None:
+    """Note that a run with this fingerprint gave version `name`'s content again (after a code change that
+    changed nothing), so the next such run can say "unchanged" without running the pipeline."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(runs_dir / run_print, name + "\n")
+
+
 def next_version_name(dataset_dir: Path) -> str:
     """The name the next publish will take."""
     names = version_names(dataset_dir)

@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     out_dir: Path = Field(Path("data/processed"), description="published versions live in <out_dir>/papers")
     year: int | None = Field(None, description="year for digests whose header has no year")
     lock_timeout_s: float = Field(0.0, description="how long to wait for another run's lock before giving up")
-    language_workers: int = Field(0, description="processes for language detection (0 = cores)")
+    workers: int = Field(0, description="processes preparing files in parallel (0 = one per core)")
     row_group_size: int = Field(100_000, description="Parquet row-group size")
     blocking_warnings: frozenset[str] = Field(
         frozenset(), description="warning checks that block publishing, e.g. row_count_drop_vs_parent"
@@ -33,5 +33,15 @@ class Settings(BaseSettings):
 
     @property
     def cache_dir(self) -> Path:
-        """Per-file extraction results, keyed by content hash; safe to delete."""
+        """Results kept between runs; safe to delete."""
         return self.out_dir / ".cache"
+
+    @property
+    def files_cache_dir(self) -> Path:
+        """Each prepared file's records, keyed by its content, options and the code's rules."""
+        return self.cache_dir / "files"
+
+    @property
+    def runs_cache_dir(self) -> Path:
+        """Run fingerprints whose content equals a published version (see publish.remember_run)."""
+        return self.cache_dir / "runs"

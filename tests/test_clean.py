@@ -545,14 +545,3 @@ def test_clean_records_keeps_every_row(pairs):
     got = clean_records(raw.lazy()).collect()
     assert got.height == raw.height
     assert_frame_equal(got.select(RAW_RECORDS.names), raw)
-
-
-# --- the process pool ------------------------------------------------------------------------------------
-
-
-def test_pool_gives_the_same_text_as_in_process(monkeypatch):
-    values = [rf"Item {i}: $\alpha_{i}$ and Caf\'e {i}" for i in range(12)]
-    in_process = abstracts(values)
-    monkeypatch.setattr(clean, "POOL_MIN_DISTINCT", 2)
-    assert abstracts(values) == in_process
-    assert in_process[3] == "Item 3: α₃ and Café 3"

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from flows.extract import Dump, dump_cut_short, extracted_dump, parsed_dump, resolved_digest_date
+from flows.extract import Dump, dump_cut_short, parsed_dump, resolved_digest_date
 from schemas.tables import QUARANTINE, RAW_RECORDS, polars_schema
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf_text"
@@ -166,25 +166,6 @@ def test_digest_date_resolution_order(tmp_path, name, year, month_day, expected,
     )
     dump = _dump(tmp_path, name, saved)
     assert resolved_digest_date(*month_day, None, dump, year) == (expected, source)
-
-
-def test_unchanged_file_is_served_from_cache(tmp_path):
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    shutil.copy(FIXTURES / "basic.txt", raw / "basic.txt")
-    cache = tmp_path / "cache"
-    first, info1 = extracted_dump(raw / "basic.txt", raw, cache, 2025)
-    second, info2 = extracted_dump(raw / "basic.txt", raw, cache, 2025)
-    assert (info1["cached"], info2["cached"]) == (False, True)
-    assert_frame_equal(first.records, second.records)
-    # A different --year changes the dates, so it must not reuse the entry.
-    _, info3 = extracted_dump(raw / "basic.txt", raw, cache, 2024)
-    assert info3["cached"] is False
-    # Changed content is parsed again.
-    (raw / "basic.txt").write_text((FIXTURES / "basic.txt").read_text().replace("AC3D", "AC4D"))
-    changed, info4 = extracted_dump(raw / "basic.txt", raw, cache, 2025)
-    assert info4["cached"] is False and changed.records["title_raw"][0].startswith("AC4D")
-    assert pl.read_parquet(next(cache.glob("*/records.parquet"))).height == 4
 
 
 @pytest.mark.parametrize(

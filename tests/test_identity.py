@@ -7,8 +7,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from flows import clean, identity
+from flows import identity
 from flows.diff import papers_diff
+from flows.prepare import labelled_records
 from flows.readers.base import records_frame
 
 
@@ -32,7 +33,7 @@ def raw(**fields) -> dict:
 
 
 def tables(rows: list[dict], parent: pl.DataFrame | None = None):
-    records = identity.with_paper_ids(clean.clean_records(records_frame(rows).lazy())).collect()
+    records = identity.with_paper_ids(labelled_records(records_frame(rows)).lazy()).collect()
     links = identity.links_table(records.lazy()).collect()
     papers = identity.papers_table(records.lazy(), links.lazy(), english, parent).collect()
     return papers, identity.appearances_table(records.lazy()).collect(), links
@@ -117,23 +118,22 @@ def test_title_shared_by_two_ids_does_not_pull_title_only_records_into_either():
     assert sorted(p.split(":")[0] for p in papers["paper_id"]) == ["arxiv", "arxiv", "title"]
 
 
-def test_languages_the_parent_labelled_are_reused_and_only_new_texts_are_detected():
+def test_a_paper_keeps_its_sightings_label_and_only_a_mixed_text_is_detected_again():
     seen: list[str] = []
 
     def counting(texts: pl.Series) -> pl.Series:
         seen.extend(texts.drop_nulls().to_list())
         return english(texts)
 
-    first = [raw(title_raw="Old Paper", abstract_raw="An old abstract.")]
-    records = identity.with_paper_ids(clean.clean_records(records_frame(first).lazy())).collect()
+    rows = [
+        raw(title_raw="Ein Titel", abstract_raw="Wir stellen ein neues Verfahren zur Erkennung von Objekten vor."),
+        # The HF JSON sighting's title wins (rank), but it has no abstract: the listing's abstract completes it.
+        raw(title_raw="Mixed Paper", abstract_raw=None, arxiv_id="2501.00002", source_format="hf_daily_json"),
+        raw(title_raw="Mixed paper", abstract_raw="Nous proposons une méthode.", arxiv_id="2501.00002",
+            source_format="hf_papers_html", position=2),
+    ]
+    records = identity.with_paper_ids(labelled_records(records_frame(rows)).lazy()).collect()
     links = identity.links_table(records.lazy()).collect()
-    v1 = identity.papers_table(records.lazy(), links.lazy(), counting).collect()
-    assert seen == ["Old Paper. An old abstract."]
-    v1 = v1.with_columns(pl.lit("xx").alias("language"))  # a label langdetect would not give: must be kept
-    second = first + [raw(title_raw="New Paper", abstract_raw="A new abstract.", position=2)]
-    records = identity.with_paper_ids(clean.clean_records(records_frame(second).lazy())).collect()
-    links = identity.links_table(records.lazy()).collect()
-    seen.clear()
-    v2 = identity.papers_table(records.lazy(), links.lazy(), counting, v1).collect()
-    assert seen == ["New Paper. A new abstract."]
-    assert dict(zip(v2["title"], v2["language"])) == {"Old Paper": "xx", "New Paper": "en"}
+    papers = identity.papers_table(records.lazy(), links.lazy(), counting).collect()
+    assert seen == ["Mixed Paper. Nous proposons une méthode."]
+    assert dict(zip(papers["title"], papers["language"])) == {"Ein Titel": "de", "Mixed Paper": "en"}

@@ -176,8 +176,8 @@ def test_new_dump_publishes_v2_and_a_blocking_failure_publishes_nothing(publishe
     # Now a bug upstream of the gate duplicates a paper: validation must block and nothing may move.
     real_tables = pipeline.dataset_tables
 
-    def broken_tables(extracted, language_workers, parent_papers):
-        tables = real_tables(extracted, language_workers, parent_papers)
+    def broken_tables(prepared, parent_ids):
+        tables = real_tables(prepared, parent_ids)
         return tables | {"papers": pl.concat([tables["papers"], tables["papers"].head(1)])}
 
     monkeypatch.setattr(pipeline, "dataset_tables", broken_tables)

@@ -1,0 +1,162 @@
+"""Per-file work: one raw file -> its cleaned, language-labelled records and its quarantine, computed once.
+
+What a file yields depends only on its bytes, its name, the `--year` option, the day of its file time (only
+for digests dated by it) and the code's rules, so the result is kept under a key made of exactly those and
+reused by every later run. Files are prepared in parallel (flows/parallel.py). It does not merge papers across
+files (flows/identity.py does) and never writes outside its cache directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from flows import clean, identity, language
+from flows.extract import dump_paths, parsed_dump
+from flows.fingerprint import rules_fingerprint
+from flows.parallel import mapped
+from flows.readers.base import Dump
+
+__all__ = ["FileJob", "PreparedFile", "file_jobs", "prepared_files"]
+
+@dataclass(frozen=True)
+class FileJob:
+    """One raw file to prepare, with everything its result depends on."""
+
+    path: Path
+    raw_dir: Path
+    rel_path: str
+    sha256: str
+    mtime_day: str
+    year: int | None
+    cache_dir: Path
+
+    @property
+    def key(self) -> str:
+        """Cache key of the result when it does not depend on the file time."""
+        basis = f"{rules_fingerprint()}|{self.sha256}|{self.rel_path}|{self.year}"
+        return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+    @property
+    def dated_key(self) -> str:
+        """Cache key of the result when the digest was dated by the file time."""
+        return f"{self.key}-{self.mtime_day}"
+
+
+@dataclass(frozen=True)
+class PreparedFile:
+    """A prepared file's kept result: where its Parquet lies and what it held."""
+
+    entry: Path
+    path: str
+    sha256: str
+    format: str
+    records: int
+    quarantined: int
+    mtime_day: str | None  # set when the digest date came from the file time
+    cached: bool
+
+    @property
+    def records_path(self) -> Path:
+        return self.entry / "records.parquet"
+
+    @property
+    def quarantine_path(self) -> Path:
+        return self.entry / "quarantine.parquet"
+
+    def input_row(self) -> dict:
+        """What a manifest says of this input."""
+        row = {"path": self.path, "sha256": self.sha256, "format": self.format, "records": self.records,
+               "quarantined": self.quarantined}
+        return row | ({"dated_by_file_time": self.mtime_day} if self.mtime_day else {})
+
+
+def file_jobs(raw_dir: Path, cache_dir: Path, year: int | None, workers: int = 0) -> list[FileJob]:
+    """Every dump under raw_dir as a job, its bytes hashed (in threads: hashlib releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = dump_paths(raw_dir)
+
+    def job(path: Path) -> FileJob:
+        with path.open("rb") as f:
+            sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc).date().isoformat()
+        return FileJob(path, raw_dir, path.relative_to(raw_dir).as_posix(), sha256, mtime, year, cache_dir)
+
+    with ThreadPoolExecutor(max(2, workers or os.cpu_count() or 1)) as pool:
+        return list(pool.map(job, paths))
+
+
+def kept_result(job: FileJob) -> PreparedFile | None:
+    """The kept result of a job, if an earlier run prepared the same file under the same rules."""
+    for key in (job.key, job.dated_key):
+        entry = job.cache_dir / key
+        meta = entry / "meta.json"
+        if meta.exists():
+            found = json.loads(meta.read_text())
+            if key == job.key and found.get("dated_by_file_time"):
+                continue  # this result depended on the file time: only the dated entry can answer
+            return _prepared(entry, found, cached=True)
+    return None
+
+
+def prepared_files(jobs: list[FileJob], workers: int = 0) -> list[PreparedFile]:
+    """Each job's result, from the cache or computed (in parallel over the files that need it), in job order."""
+    kept = {job: kept_result(job) for job in jobs}
+    todo = [job for job in jobs if kept[job] is None]
+    fresh = dict(zip(todo, mapped(prepared_file, todo, workers), strict=True))
+    return [kept[job] or fresh[job] for job in jobs]
+
+
+def prepared_file(job: FileJob) -> PreparedFile:
+    """Read, clean and label one file, and keep the result in the cache (runs in a worker process)."""
+    dump = Dump.load(job.path, job.raw_dir)
+    parsed = parsed_dump(dump, job.year)
+    records = labelled_records(parsed.records)
+    by_file_time = records.filter(pl.col("digest_date_source").str.contains("mtime")).height > 0
+    meta = {
+        "path": job.rel_path,
+        "sha256": dump.sha256,
+        "format": parsed.source_format,
+        "records": records.height,
+        "quarantined": parsed.quarantine.height,
+        "dated_by_file_time": job.mtime_day if by_file_time else None,
+    }
+    entry = job.cache_dir / (job.dated_key if by_file_time else job.key)
+    _write_entry(entry, records, parsed.quarantine, meta)
+    if by_file_time:  # the undated key tells later runs to look for the dated one
+        _write_entry(job.cache_dir / job.key, records.clear(), parsed.quarantine.clear(), meta)
+    return _prepared(entry, meta, cached=False)
+
+
+def labelled_records(raw: pl.DataFrame) -> pl.DataFrame:
+    """Raw records -> cleaned records with their title id and the language of title + abstract."""
+    records = clean.clean_records(raw.lazy()).with_columns(identity.title_id()).collect()
+    text = records.select(language.language_expr_input("title", "abstract")).to_series()
+    return records.with_columns(language=language.detected_languages(text))
+
+
+def _prepared(entry: Path, meta: dict, cached: bool) -> PreparedFile:
+    return PreparedFile(entry, meta["path"], meta["sha256"], meta["format"], meta["records"], meta["quarantined"],
+                        meta.get("dated_by_file_time"), cached)
+
+
+def _write_entry(entry: Path, records: pl.DataFrame, quarantine: pl.DataFrame, meta: dict) -> None:
+    """Write a cache entry under a temporary name and rename it: a crash never leaves one that looks complete."""
+    tmp = entry.with_name(f".{entry.name}.{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    records.write_parquet(tmp / "records.parquet", statistics=False)
+    quarantine.write_parquet(tmp / "quarantine.parquet", statistics=False)
+    (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True) + "\n")
+    try:
+        tmp.rename(entry)
+    except OSError:  # another run kept the same result first; its content is the same
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,95 @@
+"""flows/prepare.py: each file prepared once, kept under a key of exactly what its result depends on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from flows.prepare import file_jobs, labelled_records, prepared_files
+from flows.extract import Dump, parsed_dump
+from flows.parallel import mapped
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _raw(tmp_path: Path, *names: str) -> Path:
+    raw = tmp_path / "raw"
+    raw.mkdir(exist_ok=True)
+    for name in names:
+        shutil.copy(FIXTURES / name, raw / Path(name).name)
+    return raw
+
+
+def _prepare(raw: Path, cache: Path, year: int | None = 2025, workers: int = 1):
+    return prepared_files(file_jobs(raw, cache, year), workers)
+
+
+def test_a_file_is_prepared_once_and_its_kept_result_reused(tmp_path):
+    raw = _raw(tmp_path, "hf_text/basic.txt")
+    cache = tmp_path / "cache"
+    (first,) = _prepare(raw, cache)
+    (second,) = _prepare(raw, cache)
+    assert (first.cached, second.cached) == (False, True)
+    assert (second.records, second.quarantined, second.format) == (4, 0, "hf_papers_text")
+    assert_frame_equal(pl.read_parquet(first.records_path), pl.read_parquet(second.records_path))
+    kept = pl.read_parquet(second.records_path)
+    assert kept["title"][0].startswith("AC3D") and kept["title_id"][0].startswith("title:")
+    assert kept["language"].to_list() == ["en"] * 4
+    # Another --year changes the dates: a new result. Changed content: prepared again.
+    (other_year,) = _prepare(raw, cache, year=2024)
+    assert other_year.cached is False and other_year.entry != first.entry
+    (raw / "basic.txt").write_text((FIXTURES / "hf_text/basic.txt").read_text().replace("AC3D", "AC4D"))
+    (changed,) = _prepare(raw, cache)
+    assert changed.cached is False and pl.read_parquet(changed.records_path)["title_raw"][0].startswith("AC4D")
+    assert not list(cache.glob(".*")), "no temporary entry is left behind"
+
+
+def test_a_digest_dated_by_its_file_time_is_prepared_again_when_that_day_changes(tmp_path):
+    raw = _raw(tmp_path, "hf_text/basic.txt")
+    path, cache = raw / "basic.txt", tmp_path / "cache"
+    day = dt.datetime(2026, 5, 1, 12, tzinfo=dt.timezone.utc).timestamp()
+    os.utime(path, (day, day))
+    (first,) = _prepare(raw, cache, year=None)
+    assert first.mtime_day == "2026-05-01" and first.input_row()["dated_by_file_time"] == "2026-05-01"
+    (again,) = _prepare(raw, cache, year=None)
+    assert again.cached and again.entry == first.entry
+    os.utime(path, (day + 86_400, day + 86_400))
+    (touched,) = _prepare(raw, cache, year=None)
+    assert touched.cached is False and touched.mtime_day == "2026-05-02"
+    # With --year the file time plays no part: the same result whatever the day.
+    (with_year,) = _prepare(raw, cache, year=2025)
+    assert with_year.mtime_day is None and "dated_by_file_time" not in with_year.input_row()
+
+
+def test_prepared_in_processes_equals_prepared_in_one(tmp_path):
+    raw = _raw(tmp_path, "hf_text/basic.txt", "hf_json/daily_2025-03-14.json", "arxiv_listing/listing.txt",
+               "feeds/rss_new.xml")
+    one = _prepare(raw, tmp_path / "one", workers=1)
+    two = _prepare(raw, tmp_path / "two", workers=2)
+    assert [p.path for p in one] == [p.path for p in two] == sorted(p.name for p in raw.iterdir())
+    for a, b in zip(one, two, strict=True):
+        assert_frame_equal(pl.read_parquet(a.records_path), pl.read_parquet(b.records_path))
+        assert (a.records, a.quarantined, a.format) == (b.records, b.quarantined, b.format)
+
+
+def test_labelled_records_keep_every_record_and_label_it():
+    parsed = parsed_dump(Dump.load(FIXTURES / "arxiv_listing/listing.txt", FIXTURES / "arxiv_listing"), 2025)
+    labelled = labelled_records(parsed.records)
+    assert labelled.height == parsed.records.height == 14
+    assert labelled["title_raw"].to_list() == parsed.records["title_raw"].to_list()
+    assert labelled["language"].null_count() == 0
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+def test_mapped_keeps_order_in_and_out_of_processes():
+    assert list(mapped(_square, [3, 1, 2], workers=2)) == [9, 1, 4]
+    assert list(mapped(_square, [3, 1, 2], workers=1)) == [9, 1, 4]
+    assert list(mapped(_square, [], workers=2)) == []
