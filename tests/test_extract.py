@@ -210,3 +210,36 @@ def test_no_reader_claims_another_formats_fixture(path):
     claimed = {reader.name for reader in READERS if reader.sniff(text)}
     allowed = CLAIMANTS.get(path.parent.name, {"hf_papers_text"})
     assert claimed <= allowed, claimed
+
+
+def _seed_blocks() -> list[str]:
+    return SEED.read_text(encoding="utf-8").split("\n\n")
+
+
+def test_a_sentence_like_title_in_a_regular_layout_keeps_its_record(tmp_path):
+    # A long question as title reads like an abstract; the regular title / abstract alternation decides.
+    blocks = _seed_blocks()
+    question = ("Can Large Language Models Really Replace Human Annotators in Every Low-Resource Setting We Care "
+                "About, and at What Cost to the Quality of the Resulting Datasets?")
+    abstract = blocks[6]
+    text = "\n\n".join(blocks[:9] + [question, abstract] + blocks[9:20]) + "\n"
+    (tmp_path / "2025-03-13.txt").write_text(text)
+    parsed = parse(tmp_path / "2025-03-13.txt")
+    assert parsed.quarantine.height == 0
+    titles = parsed.records["title_raw"].to_list()
+    assert question in titles
+    row = parsed.records.filter(pl.col("title_raw") == question)
+    assert row["abstract_raw"].to_list() == [abstract]
+    assert parsed.records.height == 2 + 1 + 6  # two before, the question, six after (the last without abstract)
+
+
+def test_papers_copied_above_the_date_line_are_kept(tmp_path):
+    blocks = _seed_blocks()
+    header, date, papers = blocks[:4], blocks[4], blocks[5:13]
+    assert date == "Mar 13"
+    text = "\n\n".join(header + papers[:4] + [date] + papers[4:]) + "\n"
+    (tmp_path / "2025-03-13.txt").write_text(text)
+    parsed = parse(tmp_path / "2025-03-13.txt")
+    assert parsed.records["title_raw"].to_list() == papers[0::2]
+    assert parsed.records["digest_date"].unique().to_list() == [dt.date(2025, 3, 13)]
+    assert parsed.quarantine.height == 0

@@ -25,6 +25,15 @@ HF_HEADER_LINES = frozenset(
 )
 # How many non-blank lines the page header can span before the first title.
 HF_HEADER_SPAN = 8
+_SCHEMA = polars_schema(RAW_RECORDS)
+# The header's date line ("Mar 13", "March 13, 2025") as a Rust pattern for Polars, and its longest length.
+_MONTH_DAY_RUST = "(?i)" + MONTH_DAY.pattern
+_DATE_LINE_CHARS = 24
+
+
+# Past this many characters a line is an abstract whatever it says; the word and sentence patterns below run
+# only on shorter lines (titles and short abstracts), which keeps them off ~90 % of a dump's bytes.
+_LONG_LINE = 320
 
 
 def abstract_like(text: pl.Expr) -> pl.Expr:
@@ -33,13 +42,34 @@ def abstract_like(text: pl.Expr) -> pl.Expr:
     Titles are short and rarely end with a full stop; abstracts are sentences. A short one-sentence abstract
     still ends with terminal punctuation after at least ~15 words.
     """
-    n_chars = text.str.len_chars()
-    n_words = text.str.count_matches(r"\S+")
+    long = text.str.len_chars() > _LONG_LINE
+    short = pl.when(~long).then(text)  # null on long lines: the patterns skip them
+    n_words = short.str.count_matches(r"\S+")
     # A sentence end, optionally followed by a closing quote/bracket or a trailing "(note)".
-    ends_sentence = text.str.contains(r"[.!?][\"')\]]?(\s*\([^()]*\))?\s*$")
-    sentences = text.str.count_matches(r"[.!?]\s+[\p{Lu}(]")
+    ends_sentence = short.str.contains(r"[.!?][\"')\]]?(\s*\([^()]*\))?\s*$")
+    sentences = short.str.count_matches(r"[.!?]\s+[\p{Lu}(]")
     # The seed's longest title has 16 words; titles past ~28 words do not occur in practice.
-    return (n_chars > 320) | (n_words > 28) | (ends_sentence & (n_words >= 15)) | ((sentences >= 2) & (n_words >= 12))
+    return long | (
+        (n_words > 28) | (ends_sentence & (n_words >= 15)) | ((sentences >= 2) & (n_words >= 12))
+    ).fill_null(False)
+
+
+def titles_by_layout(is_abstract: pl.Expr, at_start: pl.Expr) -> pl.Expr:
+    # at_start must read a column (not pl.int_range), since it is evaluated per run below.
+    """True for the lines that are titles, where content alone would call some of them abstracts.
+
+    A regular dump alternates title and abstract. Within a run of consecutive abstract-like lines, that
+    alternation decides: after a title, the run's 1st line is its abstract, the 2nd the next title (a long
+    title ending in "?" reads like a sentence), the 3rd that title's abstract, and so on; a run at the start
+    of the body begins with a title. A title slot with no line left after it in the run is not a title:
+    there the layout is broken and the line stays an abstract that cannot be paired (quarantined).
+    """
+    run = (is_abstract != is_abstract.shift(1, fill_value=False)).cum_sum()
+    j = pl.int_range(pl.len()).over(run)
+    k = pl.len().over(run)
+    offset = pl.when(at_start.first().over(run)).then(0).otherwise(1)
+    title_slot = ((j + offset) % 2 == 0) & (j + 1 < k)
+    return ~is_abstract | title_slot
 
 
 class HfPapersText:
@@ -64,13 +94,21 @@ class HfPapersText:
 
     def read(self, dump: Dump, text: str, year: int | None) -> Parsed:
         lines = pl.DataFrame({"text": text.split("\n")}).with_row_index("line", offset=1)
-        lines = lines.with_columns(
-            pl.col("line").cast(pl.Int32),
-            pl.col("text").str.replace_all("\xa0", " ").str.strip_chars().alias("probe"),
-        ).filter(pl.col("probe") != "")
-        header_len, (month, day, year_in_dump) = self._header(lines["probe"].head(HF_HEADER_SPAN).to_list())
+        # NBSP is rare: replacing it costs a pass over every byte, so only files that hold one pay for it.
+        probe = pl.col("text").str.replace_all("\xa0", " ", literal=True) if "\xa0" in text else pl.col("text")
+        lines = lines.with_columns(pl.col("line").cast(pl.Int32), probe.str.strip_chars().alias("probe")).filter(
+            pl.col("probe") != ""
+        )
+        # The date line may stand below papers copied above it: found wherever it is, as a line of its own.
+        probe = lines["probe"]
+        date_at = (probe.str.len_chars() <= _DATE_LINE_CHARS) & probe.str.contains(_MONTH_DAY_RUST)
+        top = (date_at.arg_true().first() or 0) + 1 if date_at.any() else HF_HEADER_SPAN
+        header, (month, day, year_in_dump) = self._header(probe.head(max(top, HF_HEADER_SPAN)).to_list())
         truncated = dump_cut_short(text)
-        body = lines.slice(header_len).with_columns(abstract_like(pl.col("probe")).alias("is_abstract"))
+        # Header lines go; anything else near the top (a paper copied above the date line) is body.
+        body = lines.filter(~pl.int_range(pl.len()).is_in(header)).with_columns(
+            abstract_like(pl.col("probe")).alias("is_abstract")
+        )
         if truncated:
             # A dump cut mid-abstract leaves a short final line after a title: it is that title's abstract.
             last = pl.int_range(pl.len()) == pl.len() - 1
@@ -80,30 +118,29 @@ class HfPapersText:
                 .otherwise(pl.col("is_abstract"))
                 .alias("is_abstract")
             )
-        body = body.with_columns((~pl.col("is_abstract")).cum_sum().alias("record"))
+        body = body.with_columns(pl.int_range(pl.len()).alias("row")).with_columns(
+            (~titles_by_layout(pl.col("is_abstract"), pl.col("row") == 0)).alias("is_abstract")
+        ).with_columns((~pl.col("is_abstract")).cum_sum().cast(pl.Int32).alias("record"))
         digest_date, date_source = resolved_digest_date(month, day, year_in_dump, dump, year)
 
-        orphans = body.filter(pl.col("record") == 0)
-        grouped = (
-            body.filter(pl.col("record") > 0)
-            .group_by("record", maintain_order=True)
-            .agg(
-                pl.col("line").first(),
-                pl.col("text").first().alias("title_raw"),
-                pl.col("text").filter(pl.col("is_abstract")).alias("abstracts"),
-                pl.col("line").filter(pl.col("is_abstract")).alias("abstract_lines"),
+        abstracts = body.filter(pl.col("is_abstract"))
+        paired = pl.col("record").is_first_distinct() & (pl.col("record") > 0)
+        orphans = abstracts.filter(pl.col("record") == 0)
+        # A title followed by two abstract-like lines: the second cannot be paired and must not shift the rest.
+        extras = abstracts.filter(~paired & (pl.col("record") > 0))
+        last_record = body["record"].max() or 0
+        records = (
+            body.filter(~pl.col("is_abstract"))
+            .select("record", "line", pl.col("text").str.strip_chars().alias("title_raw"))
+            .join(
+                abstracts.filter(paired).select("record", pl.col("text").str.strip_chars().alias("abstract_raw")),
+                on="record",
+                how="left",
+                maintain_order="left",
             )
         )
-        # A title followed by two abstract-like lines: the second cannot be paired and must not shift the rest.
-        extras = grouped.select(
-            pl.col("abstracts").list.slice(1).alias("text"), pl.col("abstract_lines").list.slice(1).alias("line")
-        ).explode("text", "line").drop_nulls("text")
-        last_record = grouped.height
-        records = grouped.with_columns(
-            pl.col("record").cast(pl.Int32).alias("position"),
-            pl.col("abstracts").list.first().str.strip_chars().alias("abstract_raw"),
-            pl.col("title_raw").str.strip_chars(),
-        ).with_columns(
+        records = records.with_columns(
+            pl.col("record").alias("position"),
             pl.concat_list(
                 pl.when(pl.col("abstract_raw").is_null()).then(pl.lit("abstract_missing")),
                 pl.when(pl.lit(truncated) & (pl.col("record") == last_record)).then(pl.lit("truncated")),
@@ -123,8 +160,8 @@ class HfPapersText:
             pl.lit(None, dtype=pl.String).alias("doi"),
             pl.lit([], dtype=pl.List(pl.String)).alias("authors"),
             pl.lit([], dtype=pl.List(pl.String)).alias("categories"),
-            pl.lit(None, dtype=polars_schema(RAW_RECORDS)["published_at"]).alias("published_at"),
-            pl.lit([], dtype=polars_schema(RAW_RECORDS)["source_links"]).alias("source_links"),
+            pl.lit(None, dtype=_SCHEMA["published_at"]).alias("published_at"),
+            pl.lit([], dtype=_SCHEMA["source_links"]).alias("source_links"),
         )
         problems = [
             {"line": ln, "text": tx, "reason": "abstract-like line with no title before it"}
@@ -148,16 +185,24 @@ class HfPapersText:
         return Parsed(records.select(RAW_RECORDS.names), quarantine, self.name)
 
     @staticmethod
-    def _header(head: list[str]) -> tuple[int, tuple[int | None, int | None, int | None]]:
-        """Number of header lines at the top, and the (month, day, year) of the header's date line if any."""
+    def _header(head: list[str]) -> tuple[list[int], tuple[int | None, int | None, int | None]]:
+        """Indexes of the page-header lines among the first lines, and the header's (month, day, year) if any.
+
+        Lines above the date line are header (in any language) up to the first title followed by an abstract:
+        a paper copied above the date line is kept, not taken for header.
+
+        >>> HfPapersText._header(["new", "Mar 13", "A Title"])  # ([0, 1], (3, 13, None))
+        """
         for i, line in enumerate(head):
             if m := MONTH_DAY.match(line):
-                year = int(m["year"]) if m["year"] else None
-                return i + 1, (MONTHS[m["mon"].lower()[:3]], int(m["day"]), year)
+                date = (MONTHS[m["mon"].lower()[:3]], int(m["day"]), int(m["year"]) if m["year"] else None)
+                above = head[:i]
+                is_abstract = pl.select(abstract_like(pl.lit(pl.Series(above + [""], dtype=pl.String)))).to_series()
+                papers_from = next(
+                    (j for j in range(len(above)) if not is_abstract[j] and is_abstract[j + 1]), len(above)
+                )
+                return [*range(papers_from), i], date
         n = 0
         while n < len(head) and head[n].lower() in HF_HEADER_LINES:
             n += 1
-        return n, (None, None, None)
-
-
-
+        return list(range(n)), (None, None, None)
