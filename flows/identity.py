@@ -106,18 +106,17 @@ def links_table(records: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def papers_table(
-    records: pl.LazyFrame,
-    links: pl.LazyFrame,
-    detect: LanguageDetector,
-    parent: pl.DataFrame | None = None,
-) -> pl.LazyFrame:
-    """One row per paper: fields by precedence over its sightings; dates and counts over all of them.
+# The text columns of a paper: gigabytes at a million papers, so they are chosen by row and gathered apart.
+TEXTS = ("title", "title_raw", "abstract", "abstract_raw")
 
-    Records carry the language of their own title + abstract (flows/prepare.py); a paper whose chosen title and
-    abstract come from two sightings is labelled anew with `detect`. `parent` is the previous version's
-    (paper_id, aliases): a title id published there that now belongs to an arXiv paper becomes that paper's
-    alias, and aliases once published are kept.
+
+def papers_chosen(records: pl.LazyFrame, links: pl.LazyFrame, parent: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """One row per paper without its texts: fields by precedence, dates and counts, and the rows to take the
+    title (`title_row`) and the abstract (`abstract_row`) from; papers ordered by their title's row.
+
+    `records` carry a unique `row` index and the language of their own title + abstract (flows/prepare.py).
+    `parent` is the previous version's (paper_id, aliases): a title id published there that now belongs to an
+    arXiv paper becomes that paper's alias, and aliases once published are kept.
     """
     rank = pl.col("source_format").replace_strict(SOURCE_RANK, default=len(SOURCE_RANK), return_dtype=pl.Int32)
     parent_aliases = (
@@ -128,21 +127,20 @@ def papers_table(
     known = pl.concat([parent_aliases["paper_id"], parent_aliases["parent_aliases"].explode()]).drop_nulls()
     # Decided per record, outside the aggregation: a literal inside agg() would be repeated for every group.
     published_title_id = pl.when(pl.col("title_id").is_in(known.unique().implode())).then(pl.col("title_id"))
-    # Ties are broken down to the file and position, so the same inputs always choose the same sighting.
-    preferred_first = records.with_columns(
-        rank.alias("source_rank"), published_title_id.alias("published_title_id")
+    # Ties are broken down to the file and position (the row), so the same inputs choose the same sighting.
+    preferred_first = records.select(
+        "paper_id", "row", "arxiv_id", "arxiv_version", "digest_date", "authors", "categories", "published_at",
+        "comments", "journal_ref", "doi", "flags", "language", rank.alias("source_rank"),
+        pl.col("abstract").is_not_null().alias("has_abstract"), published_title_id.alias("published_title_id"),
     ).sort(
-        ["paper_id", "source_rank", "arxiv_version", "digest_date", "source_path", "position"],
-        descending=[False, False, True, True, False, True],
+        ["paper_id", "source_rank", "arxiv_version", "digest_date", "row"],
+        descending=[False, False, True, True, True],
         nulls_last=True,
-        maintain_order=True,
     )
     papers = preferred_first.group_by("paper_id").agg(
         pl.col("arxiv_id").drop_nulls().first(),
-        pl.col("title").first(),
-        pl.col("title_raw").first(),
-        pl.col("abstract").drop_nulls().first(),
-        pl.col("abstract_raw").drop_nulls().first(),
+        pl.col("row").first().alias("title_row"),
+        pl.col("row").filter("has_abstract").first().alias("abstract_row"),
         pl.col("authors").sort_by("source_rank", maintain_order=True).filter(pl.col("authors").list.len() > 0).first(),
         pl.col("categories").explode().drop_nulls().unique(maintain_order=True).alias("categories"),
         pl.col("published_at").drop_nulls().min(),
@@ -155,8 +153,6 @@ def papers_table(
         pl.col("flags").first(),
         pl.col("published_title_id").drop_nulls().unique().sort().alias("aliases"),
         pl.col("language").first().alias("first_language"),
-        # The chosen title's sighting has no abstract but another one has: their text was never labelled.
-        (pl.col("abstract").first().is_null() & pl.col("abstract").is_not_null().any()).alias("relabel"),
     )
     first_url = lambda kind: (  # noqa: E731
         links.filter(pl.col("kind") == kind)
@@ -174,7 +170,7 @@ def papers_table(
             pl.col("flags")
             .list.set_difference(pl.lit(["abstract_missing"]))
             .list.concat(
-                pl.when(pl.col("abstract").is_null())
+                pl.when(pl.col("abstract_row").is_null())
                 .then(pl.lit(["abstract_missing"]))
                 .otherwise(pl.lit([], dtype=pl.List(pl.String)))
             )
@@ -184,13 +180,40 @@ def papers_table(
             .list.unique()
             .list.set_difference(pl.concat_list(pl.col("paper_id")))
             .list.sort(),
-            pl.when(pl.col("relabel"))
-            .then(pl.when(pl.col("relabel")).then(language_expr_input("title", "abstract")).map_batches(
-                detect, return_dtype=pl.String
-            ))
-            .otherwise(pl.col("first_language"))
-            .alias("language"),
         )
-        .drop("parent_aliases", "first_language", "relabel")
-        .sort("paper_id")
+        .drop("parent_aliases")
+        .sort("title_row")
     )
+
+
+def papers_with_texts(chosen: pl.DataFrame, texts: pl.DataFrame, detect: LanguageDetector) -> pl.DataFrame:
+    """Chosen papers completed with their texts, taken from `texts` (row + TEXTS) by title_row / abstract_row.
+
+    A paper whose title and abstract come from two sightings was never labelled as one text: `detect` labels
+    it now; every other paper keeps the label of its title's sighting.
+    """
+    titles = texts.select(pl.col("row").alias("title_row"), "title", "title_raw")
+    abstracts = texts.select(pl.col("row").alias("abstract_row"), "abstract", "abstract_raw")
+    papers = chosen.join(titles, on="title_row", how="left", maintain_order="left").join(
+        abstracts, on="abstract_row", how="left", maintain_order="left"
+    )
+    mixed = pl.col("abstract_row").is_not_null() & (pl.col("abstract_row") != pl.col("title_row"))
+    return papers.with_columns(
+        pl.when(mixed)
+        .then(pl.when(mixed).then(language_expr_input("title", "abstract")).map_batches(detect, return_dtype=pl.String))
+        .otherwise(pl.col("first_language"))
+        .alias("language")
+    ).drop("title_row", "abstract_row", "first_language")
+
+
+def papers_table(
+    records: pl.LazyFrame,
+    links: pl.LazyFrame,
+    detect: LanguageDetector,
+    parent: pl.DataFrame | None = None,
+) -> pl.LazyFrame:
+    """One row per paper, in memory (the pipeline streams the same two steps file by file, see flows/merge.py)."""
+    records = records.with_row_index("row")
+    chosen = papers_chosen(records, links, parent).collect()
+    texts = records.select("row", *TEXTS).collect()
+    return papers_with_texts(chosen, texts, detect).lazy()

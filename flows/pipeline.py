@@ -21,6 +21,7 @@ from flows.card import card_plots, dataset_card
 from flows.diff import papers_diff
 from flows.extract import UnusableInput
 from flows.fingerprint import run_fingerprint
+from flows.merge import merged_candidate
 from flows.prepare import FileJob, PreparedFile, file_jobs, prepared_files
 from flows.settings import Settings
 from flows.validate import Report, ValidationBlocked, validate_version
@@ -54,23 +55,6 @@ class RunResult:
 
 
 # ---------------------------------------------------------------------------------------------- stages
-
-
-def dataset_tables(prepared: list[PreparedFile], parent_ids: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
-    """Merge the prepared files into the four published tables (reading their kept Parquet lazily)."""
-    with_records = [p.records_path for p in prepared if p.records]
-    quarantine = (
-        pl.scan_parquet([p.quarantine_path for p in prepared]).collect() if prepared else empty(QUARANTINE)
-    )
-    if not with_records:
-        reasons = "; ".join(sorted({f"{r['source_path']}: {r['reason']}" for r in quarantine.iter_rows(named=True)}))
-        raise UnusableInput(f"no usable records ({reasons or 'nothing readable'})")
-    records = identity.with_paper_ids(pl.scan_parquet(with_records))
-    links = identity.links_table(records).collect()
-    papers = identity.papers_table(records, links.lazy(), language.detected_languages, parent_ids).collect()
-    appearances = identity.appearances_table(records).collect()
-    tables = {"papers": papers, "appearances": appearances, "links": links, "quarantine": quarantine}
-    return {name: tables[name].select(schema.names) for name, schema in PUBLISHED.items()}
 
 
 def code_version() -> str:
@@ -134,20 +118,22 @@ def prepare_files(jobs: list[FileJob], workers: int) -> list[PreparedFile]:
     return prepared_files(jobs, workers)
 
 
-@task(name="build_tables", cache_policy=NO_CACHE)
-def build_tables(prepared: list[PreparedFile], parent_ids: pl.DataFrame | None) -> dict[str, pl.DataFrame]:
-    return dataset_tables(prepared, parent_ids)
-
-
-@task(name="stage_candidate", cache_policy=NO_CACHE)
-def stage_candidate(dataset_dir: Path, tables: dict[str, pl.DataFrame], row_group_size: int) -> publish.Candidate:
-    arrow = {name: conform(tables[name], schema) for name, schema in PUBLISHED.items()}
-    return publish.staged_candidate(dataset_dir, arrow, row_group_size)
+@task(name="write_candidate", cache_policy=NO_CACHE)
+def write_candidate(
+    dataset_dir: Path, prepared: list[PreparedFile], parent_ids: pl.DataFrame | None, row_group_size: int
+) -> publish.Candidate:
+    candidate = publish.new_candidate(dataset_dir)
+    try:
+        merged_candidate(candidate, prepared, parent_ids, row_group_size)
+    except BaseException:
+        publish.discard(candidate)
+        raise
+    return candidate
 
 
 @task(name="validate_candidate", cache_policy=NO_CACHE)
 def validate_candidate(
-    tables: dict[str, pl.DataFrame], name: str, raw_records: int, parent: dict | None, report_dir: Path,
+    tables: dict[str, pl.LazyFrame], name: str, raw_records: int, parent: dict | None, report_dir: Path,
     context: dict, blocking_warnings: frozenset[str],
 ) -> Report:
     return validate_version(
@@ -158,9 +144,11 @@ def validate_candidate(
 
 @task(name="write_version", cache_policy=NO_CACHE)
 def write_version(dataset_dir: Path, candidate: publish.Candidate, name: str, manifest: dict,
-                  tables: dict[str, pl.DataFrame]) -> Path:
-    (candidate.path / "README.md").write_text(dataset_card(name, tables, manifest), encoding="utf-8")
-    for rel, svg in card_plots(tables).items():
+                  tables: dict[str, pl.LazyFrame]) -> Path:
+    # The card reads counts, languages and flags: every column but the texts.
+    summary = {t: frame.select(pl.exclude(identity.TEXTS)).collect() for t, frame in tables.items()}
+    (candidate.path / "README.md").write_text(dataset_card(name, summary, manifest), encoding="utf-8")
+    for rel, svg in card_plots(summary).items():
         (candidate.path / rel).parent.mkdir(parents=True, exist_ok=True)
         (candidate.path / rel).write_text(svg, encoding="utf-8")
     return publish.promoted(dataset_dir, candidate, name, manifest)
@@ -203,16 +191,19 @@ def papers_run(
         log.info("prepared %d files (%d from the cache): %d records, %d quarantined", len(prepared),
                  sum(p.cached for p in prepared), sum(p.records for p in prepared), sum(p.quarantined for p in prepared))
         parent = publish.parent_view(dataset_dir, latest) if latest else None
-        tables = build_tables(prepared, parent.select("paper_id", "aliases") if parent is not None else None)
-        counts = {name: frame.height for name, frame in tables.items()} | {"raw_records": raw_records}
+        candidate = write_candidate(
+            dataset_dir, prepared, parent.select("paper_id", "aliases") if parent is not None else None,
+            settings.row_group_size,
+        )
+        counts = {f.removesuffix(".parquet"): o["rows"] for f, o in candidate.outputs.items()}
+        counts["raw_records"] = raw_records
         log.info("built %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
-
-        candidate = stage_candidate(dataset_dir, tables, settings.row_group_size)
         if publish.same_as_latest(dataset_dir, candidate):
             publish.discard(candidate)
             publish.remember_run(settings.runs_cache_dir, run_print, latest)
             log.info("unchanged: same content as %s", latest)
             return _unchanged(dataset_dir, latest)
+        tables = candidate.tables()
 
         name = publish.next_version_name(dataset_dir)
         if latest and not settings.allow_schema_change:

@@ -18,7 +18,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from schemas.tables import PUBLISHED
+from schemas.tables import PUBLISHED, conform, empty
 
 LATEST = "latest"
 MANIFEST = "manifest.json"
@@ -48,6 +48,10 @@ class Candidate:
 
     path: Path
     outputs: dict[str, dict]  # file name -> {sha256, bytes, rows}
+
+    def tables(self) -> dict[str, pl.LazyFrame]:
+        """The candidate's tables, lazily: checks and the card read only the columns they need."""
+        return {name: pl.scan_parquet(self.path / f"{name}.parquet") for name in PUBLISHED}
 
 
 def sha256_file(path: Path) -> str:
@@ -180,23 +184,42 @@ def next_version_name(dataset_dir: Path) -> str:
     return f"v{int(names[-1][1:]) + 1 if names else 1}"
 
 
-def staged_candidate(dataset_dir: Path, tables: dict[str, pa.Table], row_group_size: int) -> Candidate:
-    """Write the tables as Parquet into a new hidden directory beside the versions."""
+def new_candidate(dataset_dir: Path) -> Candidate:
+    """A new hidden directory beside the versions for a candidate's files."""
     path = dataset_dir / f".candidate-{uuid.uuid4().hex[:12]}"
     path.mkdir(parents=True)
-    outputs = {}
-    for name, table in tables.items():
-        target = path / f"{name}.parquet"
-        pq.write_table(
-            table,
-            target,
-            compression="zstd",
-            row_group_size=row_group_size,
-            write_statistics=True,
-            store_schema=True,
-        )
-        outputs[target.name] = {"sha256": sha256_file(target), "bytes": target.stat().st_size, "rows": table.num_rows}
-    return Candidate(path, outputs)
+    return Candidate(path, {})
+
+
+def write_table(
+    candidate: Candidate, name: str, frames: Iterable[pl.DataFrame], schema: pa.Schema, row_group_size: int
+) -> None:
+    """Write frames, in order, as one Parquet table of the candidate, holding at most a row group at a time.
+
+    Row groups are cut every `row_group_size` rows whatever the frames' sizes, and each is written from one
+    contiguous buffer: the same rows give the same bytes, however they arrived.
+    """
+    target = candidate.path / f"{name}.parquet"
+    rows, pending, pending_rows = 0, [], 0
+    with pq.ParquetWriter(target, schema, compression="zstd", write_statistics=True, store_schema=True) as writer:
+
+        def flush(frames: list[pl.DataFrame]) -> None:
+            table = conform(pl.concat(frames, rechunk=True), schema).combine_chunks()
+            writer.write_table(table, row_group_size=row_group_size)
+
+        for frame in frames:
+            pending.append(frame)
+            pending_rows += frame.height
+            while pending_rows >= row_group_size:
+                whole = pl.concat(pending, rechunk=False)
+                flush([whole.head(row_group_size)])
+                rows += row_group_size
+                rest = whole.slice(row_group_size)
+                pending, pending_rows = [rest], rest.height
+        if pending_rows or not rows:
+            flush(pending or [empty(schema)])
+            rows += pending_rows
+    candidate.outputs[target.name] = {"sha256": sha256_file(target), "bytes": target.stat().st_size, "rows": rows}
 
 
 def same_as_latest(dataset_dir: Path, candidate: Candidate) -> bool:

@@ -105,7 +105,7 @@ def blocked_message(report: Report) -> str:
 
 
 def validate_version(
-    tables: dict[str, pl.DataFrame],
+    tables: dict[str, pl.DataFrame | pl.LazyFrame],
     *,
     version: str,
     raw_records: int,
@@ -124,8 +124,8 @@ def validate_version(
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     parameters = {
-        EXPECTED_APPEARANCES: raw_records - tables["quarantine"].height,
-        APPEARANCES_ROWS: tables["appearances"].height,
+        EXPECTED_APPEARANCES: raw_records - _height(tables["quarantine"]),
+        APPEARANCES_ROWS: _height(tables["appearances"]),
     }
     gx_checks = [(i, c) for i, c in enumerate(SUITE) if c.is_gx]
     by_index: dict[int, Outcome] = {
@@ -148,7 +148,7 @@ def validate_version(
         report_dir=report_dir,
         data_docs=data_docs,
     )
-    counts = {"raw_records": raw_records, **{name: frame.height for name, frame in tables.items()}}
+    counts = {"raw_records": raw_records, **{name: _height(frame) for name, frame in tables.items()}}
     (report_dir / "results.json").write_text(
         json.dumps(
             {
@@ -167,7 +167,7 @@ def validate_version(
         report,
         tables_counts=counts,
         context=context,
-        quarantine=tables["quarantine"],
+        quarantine=tables["quarantine"].lazy().collect(),
         data_docs_error=docs_error,
     )
     (report_dir / "index.html").write_text(html, encoding="utf-8")
@@ -299,7 +299,7 @@ def _expectation(index: int, check: Check):
     )
 
 
-def _pandas_batch(frame: pl.DataFrame, reads: set[str]) -> pd.DataFrame:
+def _pandas_batch(frame: pl.DataFrame | pl.LazyFrame, reads: set[str]) -> pd.DataFrame:
     """The frame for GX: every column name in order, values only in the columns some expectation reads."""
     import pandas as pd
     import pyarrow as pa
@@ -307,13 +307,12 @@ def _pandas_batch(frame: pl.DataFrame, reads: set[str]) -> pd.DataFrame:
     # GX's pandas engine copies the whole batch for each expectation, so the columns no expectation reads
     # (e.g. 1 GB of abstract_raw at 1M rows) become zero-byte null columns: the column-order check stays real
     # without doubling memory. `reads` is derived from the suite, so no expectation can read a placeholder.
-    data = (
-        frame.select([c for c in frame.columns if c in reads])
-        .to_arrow()
-        .to_pandas(types_mapper=_pandas_dtype, date_as_object=False)
-    )
-    null = pd.arrays.ArrowExtensionArray(pa.nulls(frame.height))
-    return pd.DataFrame({c: data[c] if c in reads else pd.Series(null, copy=False) for c in frame.columns})
+    columns = frame.collect_schema().names()
+    read = frame.lazy().select([c for c in columns if c in reads]).collect()
+    data = read.to_arrow().to_pandas(types_mapper=_pandas_dtype, date_as_object=False)
+    del read
+    null = pd.arrays.ArrowExtensionArray(pa.nulls(_height(frame)))
+    return pd.DataFrame({c: data[c] if c in reads else pd.Series(null, copy=False) for c in columns})
 
 
 def _pandas_dtype(arrow_type):
@@ -479,8 +478,8 @@ def _parent_frame(parent: dict[str, pl.DataFrame] | None, table: str) -> pl.Data
     return None if parent is None else parent.get(table)
 
 
-def _column_types(frame: pl.DataFrame, table: str) -> Computed:
-    want, got = polars_schema(PUBLISHED[table]), frame.schema
+def _column_types(frame: pl.DataFrame | pl.LazyFrame, table: str) -> Computed:
+    want, got = polars_schema(PUBLISHED[table]), frame.collect_schema()
     problems = [f"{c}: missing (contract {t})" for c, t in want.items() if c not in got]
     problems += [f"{c}: {got[c]} (contract {t})" for c, t in want.items() if c in got and got[c] != t]
     problems += [f"{c}: not in the contract" for c in got if c not in want]
@@ -489,23 +488,26 @@ def _column_types(frame: pl.DataFrame, table: str) -> Computed:
     return False, f"{len(problems)} column(s) off contract", problems[:SAMPLE_SIZE]
 
 
-def _keys_exist(frame: pl.DataFrame, papers: pl.DataFrame, column: str) -> Computed:
-    known = papers.select("paper_id").unique()
-    orphans = frame.select(column).join(known, left_on=column, right_on="paper_id", how="anti")
-    bad = orphans.height
-    observed = f"{bad:,} of {frame.height:,} rows point at no paper ({_pct(bad, frame.height)})"
+def _keys_exist(frame: pl.DataFrame | pl.LazyFrame, papers: pl.DataFrame | pl.LazyFrame, column: str) -> Computed:
+    known = papers.lazy().select("paper_id").unique()
+    orphans = frame.lazy().select(column).join(known, left_on=column, right_on="paper_id", how="anti").collect()
+    bad, height = orphans.height, _height(frame)
+    observed = f"{bad:,} of {height:,} rows point at no paper ({_pct(bad, height)})"
     sample = [_short(v) for v in orphans.get_column(column).unique(maintain_order=True).head(SAMPLE_SIZE)]
     return bad == 0, observed, sample
 
 
-def _not_match_regex(frame: pl.DataFrame, check: Check) -> Computed:
+def _not_match_regex(frame: pl.DataFrame | pl.LazyFrame, check: Check) -> Computed:
     column, regex = check.kwargs["column"], check.kwargs["regex"]
-    values = frame.get_column(column).drop_nulls()
-    bad = values.filter(values.str.contains(regex))
+    counted = frame.lazy().select(
+        pl.col(column).is_not_null().sum().alias("values"),
+        pl.col(column).filter(pl.col(column).str.contains(regex)).implode().alias("bad"),
+    ).collect()
+    values, bad = counted["values"], counted["bad"].explode().drop_nulls()
     observed = (
-        f"{bad.len():,} of {values.len():,} non-null values unexpected ({_pct(bad.len(), values.len())})"
+        f"{bad.len():,} of {values.item():,} non-null values unexpected ({_pct(bad.len(), values.item())})"
     )
-    if nulls := frame.height - values.len():
+    if nulls := _height(frame) - values.item():
         observed += f"; {nulls:,} null skipped"
     return bad.is_empty(), observed, list(dict.fromkeys(_short(v) for v in bad.head(SAMPLE_SIZE)))
 
@@ -522,28 +524,30 @@ def _not_in_parent(column: str) -> Computed:
 def _row_count_drop(frame: pl.DataFrame, before: pl.DataFrame | None, check: Check) -> Computed:
     if before is None:
         return _no_parent()
-    now, prev = frame.height, before.height
+    now, prev = _height(frame), _height(before)
     drop = (prev - now) / prev if prev else 0.0
     return drop <= check.kwargs["max_drop"], f"{now:,} rows vs {prev:,} in the parent ({-drop:+.1%})", []
 
 
-def _null_share(frame: pl.DataFrame, column: str) -> float:
-    return frame.get_column(column).null_count() / frame.height if frame.height else 0.0
+def _null_share(frame: pl.DataFrame | pl.LazyFrame, column: str) -> float:
+    counted = frame.lazy().select(pl.col(column).null_count().alias("nulls"), pl.len().alias("rows")).collect()
+    nulls, rows = counted.row(0)
+    return nulls / rows if rows else 0.0
 
 
 def _null_share_jump(frame: pl.DataFrame, before: pl.DataFrame | None, check: Check) -> Computed:
     if before is None:
         return _no_parent()
     column = check.kwargs["column"]
-    if column not in before.columns:
+    if column not in before.collect_schema().names():
         return _not_in_parent(column)
     now, prev = _null_share(frame, column), _null_share(before, column)
     observed = f"{now:.1%} null vs {prev:.1%} in the parent ({(now - prev) * 100:+.1f} points)"
     return now - prev <= check.kwargs["max_jump"], observed, []
 
 
-def _value_shares(frame: pl.DataFrame, column: str) -> dict[str, float]:
-    values = frame.get_column(column).drop_nulls()
+def _value_shares(frame: pl.DataFrame | pl.LazyFrame, column: str) -> dict[str, float]:
+    values = frame.lazy().select(pl.col(column).drop_nulls()).collect().to_series()
     if values.is_empty():
         return {}
     counts = values.value_counts(sort=True, name="n")
@@ -554,7 +558,7 @@ def _top_share_shift(frame: pl.DataFrame, before: pl.DataFrame | None, check: Ch
     if before is None:
         return _no_parent()
     column = check.kwargs["column"]
-    if column not in before.columns:
+    if column not in before.collect_schema().names():
         return _not_in_parent(column)
     prev_shares, now_shares = _value_shares(before, column), _value_shares(frame, column)
     if not prev_shares:
@@ -566,12 +570,18 @@ def _top_share_shift(frame: pl.DataFrame, before: pl.DataFrame | None, check: Ch
     return abs(now - prev) <= check.kwargs["max_shift"], observed, sample
 
 
-def _quarantine_share(frame: pl.DataFrame, raw_records: int, check: Check) -> Computed:
-    share = frame.height / raw_records if raw_records else 0.0
-    observed = f"{frame.height:,} of {raw_records:,} raw records quarantined ({share:.1%})"
-    reasons = frame.get_column("reason").value_counts(sort=True, name="n").head(SAMPLE_SIZE)
+def _quarantine_share(frame: pl.DataFrame | pl.LazyFrame, raw_records: int, check: Check) -> Computed:
+    height = _height(frame)
+    share = height / raw_records if raw_records else 0.0
+    observed = f"{height:,} of {raw_records:,} raw records quarantined ({share:.1%})"
+    reasons = frame.lazy().select("reason").collect().to_series().value_counts(sort=True, name="n").head(SAMPLE_SIZE)
     sample = [f"{_short(r)} (x{n:,})" for r, n in reasons.iter_rows()]
     return share <= check.kwargs["max_share"], observed, sample
+
+
+def _height(frame: pl.DataFrame | pl.LazyFrame) -> int:
+    """Rows of a table, in memory or lazily scanned (Parquet answers from its metadata)."""
+    return frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect().item()
 
 
 # --- formatting ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from flows import pipeline, publish
+from flows import identity, pipeline, publish
 from flows.cli import app
 from flows.validate import ValidationBlocked
 from schemas.tables import PUBLISHED, polars_schema
@@ -174,13 +174,13 @@ def test_new_dump_publishes_v2_and_a_blocking_failure_publishes_nothing(publishe
     assert manifest["parent"] == "v1" and manifest["diff"]["summary"]["added"] == 1
 
     # Now a bug upstream of the gate duplicates a paper: validation must block and nothing may move.
-    real_tables = pipeline.dataset_tables
+    real_texts = identity.papers_with_texts
 
-    def broken_tables(prepared, parent_ids):
-        tables = real_tables(prepared, parent_ids)
-        return tables | {"papers": pl.concat([tables["papers"], tables["papers"].head(1)])}
+    def duplicating(chosen, texts, detect):
+        papers = real_texts(chosen, texts, detect)
+        return pl.concat([papers, papers.head(1)])
 
-    monkeypatch.setattr(pipeline, "dataset_tables", broken_tables)
+    monkeypatch.setattr(identity, "papers_with_texts", duplicating)
     (raw2 / "002_third.txt").write_text(extra.replace("Mar 14", "Mar 15"))
     latest_before = (out / "papers" / "latest").read_bytes()
     v2_files = {p.name: p.read_bytes() for p in (out / "papers" / "v2").iterdir() if p.is_file()}

@@ -5,18 +5,25 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 
+import polars as pl
 import pyarrow as pa
 import pytest
 
 from flows import publish
 
 
-def _tables(n: int) -> dict[str, pa.Table]:
-    return {"papers": pa.table({"paper_id": [f"title:{i:016x}" for i in range(n)]})}
+_IDS = pa.schema([pa.field("paper_id", pa.string(), nullable=False)])
+
+
+def _staged(dataset_dir, n: int) -> publish.Candidate:
+    candidate = publish.new_candidate(dataset_dir)
+    ids = pl.DataFrame({"paper_id": [f"title:{i:016x}" for i in range(n)]})
+    publish.write_table(candidate, "papers", [ids], _IDS, row_group_size=1000)
+    return candidate
 
 
 def _publish(dataset_dir, n: int) -> str:
-    candidate = publish.staged_candidate(dataset_dir, _tables(n), row_group_size=1000)
+    candidate = _staged(dataset_dir, n)
     if publish.same_as_latest(dataset_dir, candidate):
         publish.discard(candidate)
         return "unchanged"
@@ -54,7 +61,7 @@ def test_a_published_version_is_never_overwritten(tmp_path):
     ds = tmp_path / "papers"
     _publish(ds, 2)
     before = (ds / "v1" / "papers.parquet").read_bytes()
-    candidate = publish.staged_candidate(ds, _tables(5), row_group_size=1000)
+    candidate = _staged(ds, 5)
     with pytest.raises(OSError):
         publish.promoted(ds, candidate, "v1", {"version": "v1", "outputs": []})
     assert (ds / "v1" / "papers.parquet").read_bytes() == before
@@ -105,3 +112,21 @@ def test_pruning_keeps_the_newest_and_latest(tmp_path):
     assert not list(ds.glob(".removing-*"))
     with pytest.raises(ValueError):
         publish.pruned_versions(ds, keep=0)
+
+
+def test_the_same_rows_give_the_same_bytes_however_they_arrive(tmp_path):
+    rows = pl.DataFrame({"paper_id": [f"arxiv:2501.{i:05d}" for i in range(2_500)]})
+    ways = {
+        "whole": [rows],
+        "one by one hundred": [rows.slice(i, 100) for i in range(0, rows.height, 100)],
+        "uneven": [rows.head(7), rows.slice(7, 1_993), rows.slice(2_000)],
+        "many chunks": [pl.concat([rows.slice(i, 50) for i in range(0, rows.height, 50)], rechunk=False)],
+    }
+    written = {}
+    for name, frames in ways.items():
+        candidate = publish.new_candidate(tmp_path / name)
+        publish.write_table(candidate, "papers", frames, _IDS, row_group_size=1_000)
+        written[name] = (candidate.path / "papers.parquet").read_bytes()
+        assert candidate.outputs["papers.parquet"]["rows"] == 2_500
+    assert len(set(written.values())) == 1
+    assert pl.read_parquet(tmp_path / "whole" / next((tmp_path / "whole").iterdir()).name / "papers.parquet").equals(rows)

@@ -1,0 +1,81 @@
+"""Merge: the prepared files' kept records -> the four published tables, written into a candidate.
+
+Reads the per-file Parquet lazily and never holds the texts of the whole history at once: papers are chosen
+on narrow columns (ids, ranks, dates, row numbers), then completed with their texts file by file and written
+a row group at a time. Identity and precedence rules live in flows/identity.py; files are written by
+flows/publish.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import accumulate
+
+import numpy as np
+import polars as pl
+
+from flows import identity, language, publish
+from flows.extract import UnusableInput
+from flows.prepare import PreparedFile
+from schemas.tables import APPEARANCES, LINKS, PAPERS, QUARANTINE, empty
+
+
+def merged_candidate(
+    candidate: publish.Candidate,
+    prepared: list[PreparedFile],
+    parent_ids: pl.DataFrame | None,
+    row_group_size: int,
+) -> dict[str, int]:
+    """Write papers, appearances, links and quarantine into the candidate; returns each table's row count."""
+    quarantine = (
+        pl.scan_parquet([p.quarantine_path for p in prepared]).collect() if prepared else empty(QUARANTINE)
+    )
+    with_records = [p for p in prepared if p.records]
+    if not with_records:
+        reasons = "; ".join(sorted({f"{r['source_path']}: {r['reason']}" for r in quarantine.iter_rows(named=True)}))
+        raise UnusableInput(f"no usable records ({reasons or 'nothing readable'})")
+    records = identity.with_paper_ids(
+        pl.scan_parquet([p.records_path for p in with_records], row_index_name="row")
+    )
+    links = identity.links_table(records).collect()
+    chosen = identity.papers_chosen(records, links.lazy(), parent_ids).collect()
+    publish.write_table(candidate, "papers", _papers_by_file(chosen, with_records), PAPERS, row_group_size)
+    del chosen
+    appearances = identity.appearances_table(records).collect()
+    publish.write_table(candidate, "appearances", [appearances], APPEARANCES, row_group_size)
+    publish.write_table(candidate, "links", [links], LINKS, row_group_size)
+    publish.write_table(candidate, "quarantine", [quarantine], QUARANTINE, row_group_size)
+    return {name.removesuffix(".parquet"): out["rows"] for name, out in candidate.outputs.items()}
+
+
+def _papers_by_file(chosen: pl.DataFrame, files: list[PreparedFile]) -> Iterator[pl.DataFrame]:
+    """The chosen papers with their texts, in title-row order, reading one file's texts at a time."""
+    starts = [0, *accumulate(p.records for p in files)]
+    # An abstract chosen from another file than the title (rare: the title's sighting had none) is fetched
+    # up front, so each file's papers can be completed while only that file is read.
+    both = chosen.filter(pl.col("abstract_row").is_not_null())
+    elsewhere = _file_index(both["abstract_row"], starts) != _file_index(both["title_row"], starts)
+    foreign = both["abstract_row"].filter(elsewhere)
+    foreign_texts = (
+        pl.scan_parquet([p.records_path for p in files], row_index_name="row")
+        .filter(pl.col("row").is_in(foreign.implode()))
+        .select("row", *identity.TEXTS)
+        .collect()
+        if foreign.len()
+        else None
+    )
+    for i, prepared in enumerate(files):
+        lo, hi = starts[i], starts[i + 1]
+        part = chosen.filter(pl.col("title_row").is_between(lo, hi, closed="left"))
+        if part.is_empty():
+            continue
+        texts = pl.read_parquet(prepared.records_path, columns=list(identity.TEXTS)).with_row_index("row", offset=lo)
+        texts = texts.with_columns(pl.col("row").cast(chosen.schema["title_row"]))
+        if foreign_texts is not None:
+            texts = pl.concat([texts, foreign_texts.cast(texts.schema)])
+        yield identity.papers_with_texts(part, texts, language.detected_languages)
+
+
+def _file_index(rows: pl.Series, starts: list[int]) -> np.ndarray:
+    """Which file each global row number falls in (starts: each file's first row, then the total)."""
+    return np.searchsorted(np.asarray(starts), rows.to_numpy(), side="right") - 1
