@@ -114,7 +114,8 @@ def papers_chosen(records: pl.LazyFrame, links: pl.LazyFrame, parent: pl.DataFra
     """One row per paper without its texts: fields by precedence, dates and counts, and the rows to take the
     title (`title_row`) and the abstract (`abstract_row`) from; papers ordered by their title's row.
 
-    `records` carry a unique `row` index and the language of their own title + abstract (flows/prepare.py).
+    `records` carry a unique `row` index, `has_abstract`, and the language of their own title + abstract
+    (flows/prepare.py); they need no texts.
     `parent` is the previous version's (paper_id, aliases): a title id published there that now belongs to an
     arXiv paper becomes that paper's alias, and aliases once published are kept.
     """
@@ -127,63 +128,107 @@ def papers_chosen(records: pl.LazyFrame, links: pl.LazyFrame, parent: pl.DataFra
     known = pl.concat([parent_aliases["paper_id"], parent_aliases["parent_aliases"].explode()]).drop_nulls()
     # Decided per record, outside the aggregation: a literal inside agg() would be repeated for every group.
     published_title_id = pl.when(pl.col("title_id").is_in(known.unique().implode())).then(pl.col("title_id"))
-    # Ties are broken down to the file and position (the row), so the same inputs choose the same sighting.
-    preferred_first = records.select(
-        "paper_id", "row", "arxiv_id", "arxiv_version", "digest_date", "authors", "categories", "published_at",
-        "comments", "journal_ref", "doi", "flags", "language", rank.alias("source_rank"),
-        pl.col("abstract").is_not_null().alias("has_abstract"), published_title_id.alias("published_title_id"),
-    ).sort(
+    # Precedence: trusted source, highest version, newest digest; ties broken by the row (file, position), so
+    # the same inputs always choose the same sighting. Only narrow columns are sorted; lists and texts are
+    # taken afterwards from the chosen rows.
+    by_preference = (
         ["paper_id", "source_rank", "arxiv_version", "digest_date", "row"],
-        descending=[False, False, True, True, True],
-        nulls_last=True,
+        {"descending": [False, False, True, True, True], "nulls_last": True},
     )
-    papers = preferred_first.group_by("paper_id").agg(
-        pl.col("arxiv_id").drop_nulls().first(),
-        pl.col("row").first().alias("title_row"),
-        pl.col("row").filter("has_abstract").first().alias("abstract_row"),
-        pl.col("authors").sort_by("source_rank", maintain_order=True).filter(pl.col("authors").list.len() > 0).first(),
-        pl.col("categories").explode().drop_nulls().unique(maintain_order=True).alias("categories"),
-        pl.col("published_at").drop_nulls().min(),
-        pl.col("comments").drop_nulls().first(),
-        pl.col("journal_ref").drop_nulls().first(),
-        pl.col("doi").drop_nulls().first(),
-        pl.col("digest_date").min().alias("first_seen"),
-        pl.col("digest_date").max().alias("last_seen"),
-        pl.len().cast(pl.Int32).alias("n_appearances"),
-        pl.col("flags").first(),
-        pl.col("published_title_id").drop_nulls().unique().sort().alias("aliases"),
-        pl.col("language").first().alias("first_language"),
+    ranked = records.with_columns(rank.alias("source_rank"))
+    core = (
+        ranked.select(
+            "paper_id", "row", "source_rank", "arxiv_version", "digest_date", "has_abstract",
+            published_title_id.alias("published_title_id"),
+        )
+        .sort(by_preference[0], **by_preference[1])
+        .group_by("paper_id")
+        .agg(
+            pl.col("row").first().alias("title_row"),
+            pl.col("row").filter("has_abstract").first().alias("abstract_row"),
+            pl.col("digest_date").min().alias("first_seen"),
+            pl.col("digest_date").max().alias("last_seen"),
+            pl.len().cast(pl.Int32).alias("n_appearances"),
+            pl.col("published_title_id").drop_nulls().unique().sort().alias("aliases"),
+        )
+        .join(
+            records.select("row", "arxiv_id", "flags", pl.col("language").alias("first_language")),
+            left_on="title_row", right_on="row", how="left",
+        )
     )
+
+    def first_present(columns: list[str], present: pl.Expr, agg: list[pl.Expr]) -> pl.LazyFrame:
+        """Per paper, from the sightings where `present` holds, in order of preference."""
+        return (
+            ranked.filter(present)
+            .select("paper_id", "row", "source_rank", "arxiv_version", "digest_date", *columns)
+            .sort(by_preference[0], **by_preference[1])
+            .group_by("paper_id")
+            .agg(agg)
+        )
+
+    extras = [
+        first_present(["authors"], pl.col("authors").list.len() > 0, [
+            pl.col("authors").sort_by("source_rank", maintain_order=True).first()
+        ]),
+        first_present(["categories"], pl.col("categories").list.len() > 0, [
+            pl.col("categories").explode().drop_nulls().unique(maintain_order=True)
+        ]),
+        first_present(
+            ["published_at", "comments", "journal_ref", "doi"],
+            pl.any_horizontal(pl.col("published_at", "comments", "journal_ref", "doi").is_not_null()),
+            [pl.col("published_at").drop_nulls().min()]
+            + [pl.col(c).drop_nulls().first() for c in ("comments", "journal_ref", "doi")],
+        ),
+    ]
+    papers = core
+    for extra in extras:
+        papers = papers.join(extra, on="paper_id", how="left")
     first_url = lambda kind: (  # noqa: E731
         links.filter(pl.col("kind") == kind)
         .group_by("paper_id")
         .agg(pl.col("url").first().alias(f"{kind}_url"))
     )
-    return (
+    papers = (
         papers.join(first_url("code"), on="paper_id", how="left")
         .join(first_url("project"), on="paper_id", how="left")
         .join(parent_aliases.lazy(), on="paper_id", how="left")
         .with_columns(
             pl.col("authors").fill_null(pl.lit([], dtype=pl.List(pl.String))),
             pl.col("categories").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-            # The chosen sighting's flags, but "abstract_missing" only when no sighting had one.
-            pl.col("flags")
-            .list.set_difference(pl.lit(["abstract_missing"]))
-            .list.concat(
-                pl.when(pl.col("abstract_row").is_null())
-                .then(pl.lit(["abstract_missing"]))
-                .otherwise(pl.lit([], dtype=pl.List(pl.String)))
-            )
-            .list.sort(),
-            pl.col("aliases")
-            .list.concat(pl.col("parent_aliases").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-            .list.unique()
-            .list.set_difference(pl.concat_list(pl.col("paper_id")))
-            .list.sort(),
         )
-        .drop("parent_aliases")
-        .sort("title_row")
     )
+    # List operations cost ~1 s per million rows each, and these two fixes concern few papers: only those rows.
+    # The chosen sighting's flags, but "abstract_missing" only when no sighting had one.
+    flags_off = pl.col("flags").list.contains("abstract_missing") != pl.col("abstract_row").is_null()
+    fixed_flags = (
+        pl.col("flags")
+        .list.set_difference(pl.lit(["abstract_missing"]))
+        .list.concat(
+            pl.when(pl.col("abstract_row").is_null())
+            .then(pl.lit(["abstract_missing"]))
+            .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+        )
+        .list.sort()
+    )
+    has_aliases = (pl.col("aliases").list.len() > 0) | pl.col("parent_aliases").is_not_null()
+    merged_aliases = (
+        pl.col("aliases")
+        .list.concat(pl.col("parent_aliases").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .list.unique()
+        .list.set_difference(pl.concat_list(pl.col("paper_id")))
+        .list.sort()
+    )
+    papers = pl.concat([
+        papers.filter(~flags_off & ~has_aliases),
+        papers.filter(flags_off & ~has_aliases).with_columns(fixed_flags),
+        papers.filter(has_aliases).with_columns(pl.when(flags_off).then(fixed_flags).otherwise("flags"), merged_aliases),
+    ])
+    return papers.select(
+        "paper_id", "arxiv_id", "title_row", "abstract_row", "authors", "categories", "first_language",
+        "published_at", "comments", "journal_ref", "doi", "first_seen", "last_seen", "n_appearances", "flags",
+        "aliases", "code_url", "project_url",
+    ).sort("title_row")
 
 
 def papers_with_texts(chosen: pl.DataFrame, texts: pl.DataFrame, detect: LanguageDetector) -> pl.DataFrame:
@@ -213,7 +258,7 @@ def papers_table(
     parent: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
     """One row per paper, in memory (the pipeline streams the same two steps file by file, see flows/merge.py)."""
-    records = records.with_row_index("row")
+    records = records.with_row_index("row").with_columns(pl.col("abstract").is_not_null().alias("has_abstract"))
     chosen = papers_chosen(records, links, parent).collect()
     texts = records.select("row", *TEXTS).collect()
     return papers_with_texts(chosen, texts, detect).lazy()

@@ -34,9 +34,12 @@ def merged_candidate(
     if not with_records:
         reasons = "; ".join(sorted({f"{r['source_path']}: {r['reason']}" for r in quarantine.iter_rows(named=True)}))
         raise UnusableInput(f"no usable records ({reasons or 'nothing readable'})")
+    # Every column but the texts, read once: ~0.2 KB a record, where the texts are ~2.4 KB.
     records = identity.with_paper_ids(
         pl.scan_parquet([p.records_path for p in with_records], row_index_name="row")
-    )
+        .with_columns(pl.col("abstract").is_not_null().alias("has_abstract"))
+        .select(pl.exclude(*identity.TEXTS))
+    ).collect().lazy()
     links = identity.links_table(records).collect()
     chosen = identity.papers_chosen(records, links.lazy(), parent_ids).collect()
     publish.write_table(candidate, "papers", _papers_by_file(chosen, with_records), PAPERS, row_group_size)

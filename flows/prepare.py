@@ -138,7 +138,10 @@ def prepared_file(job: FileJob) -> PreparedFile:
 
 def labelled_records(raw: pl.DataFrame) -> pl.DataFrame:
     """Raw records -> cleaned records with their title id and the language of title + abstract."""
-    records = clean.clean_records(raw.lazy()).with_columns(identity.title_id()).collect()
+    # Flags sorted here, per file, so that merging has no list to sort (a paper takes its sighting's flags).
+    records = (
+        clean.clean_records(raw.lazy()).with_columns(identity.title_id(), pl.col("flags").list.sort()).collect()
+    )
     text = records.select(language.language_expr_input("title", "abstract")).to_series()
     return records.with_columns(language=language.detected_languages(text))
 
