@@ -50,6 +50,9 @@ def run(
         list[str] | None,
         typer.Option(help="make a warning check blocking for this run, e.g. row_count_drop_vs_parent"),
     ] = None,
+    timings: Annotated[
+        Path | None, typer.Option(help="write each stage's seconds and peak memory to this JSON file")
+    ] = None,
 ) -> None:
     """Extract, clean, validate and publish one version (or report that nothing changed)."""
     from flows.pipeline import SchemaChangeRefused, UnusableInput, ValidationBlocked, papers_run
@@ -60,6 +63,8 @@ def run(
                   blocking_warnings=frozenset(block_on) if block_on else None)
     if unchanged := _unchanged_without_flow(s):
         console.print(unchanged, highlight=False)
+        if timings is not None:
+            timings.write_text(json.dumps({"status": "unchanged", "decided_without_flow": True}, indent=2))
         return
     try:
         result = papers_run(
@@ -73,6 +78,8 @@ def run(
     except (UnusableInput, PublishBusy) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    if timings is not None:
+        timings.write_text(json.dumps({"status": result.status, "counts": result.counts, **result.stages}, indent=2))
     counts = ", ".join(f"{k} {v:,}" for k, v in result.counts.items())
     if result.status == "unchanged":
         console.print(f"unchanged: inputs give the same content as {result.version} ({counts})", highlight=False)

@@ -5,8 +5,12 @@ Frames are passed in-process between tasks, so caching of task inputs is off. No
 annotations` here: a served deployment builds its parameter model from these annotations and needs real types.
 """
 
+import contextlib
 import dataclasses
 import datetime as dt
+import resource
+import time
+from collections.abc import Iterator
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +28,7 @@ from flows.fingerprint import run_fingerprint
 from flows.merge import merged_candidate
 from flows.prepare import FileJob, PreparedFile, file_jobs, prepared_files
 from flows.settings import Settings
-from flows.validate import Report, ValidationBlocked, validate_version
+from flows.validate import Report, ValidationBlocked, imported_in_background, validate_version
 from schemas.tables import (
     PUBLISHED,
     QUARANTINE,
@@ -52,9 +56,38 @@ class RunResult:
     report: str | None
     counts: dict = field(default_factory=dict)
     reason: str | None = None
+    stages: dict = field(default_factory=dict)  # seconds and peak memory per stage (Stages.as_dict)
 
 
 # ---------------------------------------------------------------------------------------------- stages
+
+
+class Stages:
+    """Wall seconds and peak RSS after each stage of one run, and the workers' CPU seconds per step."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.peak_rss_mib: dict[str, int] = {}
+        self.worker_cpu: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.wall[stage] = round(time.perf_counter() - start, 3)
+            self.peak_rss_mib[stage] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+    def add_workers(self, prepared: list[PreparedFile]) -> None:
+        for p in prepared:
+            for step, seconds in p.seconds.items():
+                self.worker_cpu[step] = round(self.worker_cpu.get(step, 0.0) + seconds, 3)
+
+    def as_dict(self) -> dict:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+        return {"wall_s": self.wall, "peak_rss_mib": self.peak_rss_mib, "worker_cpu_s": self.worker_cpu,
+                "largest_worker_rss_mib": children}
 
 
 def code_version() -> str:
@@ -177,7 +210,9 @@ def papers_run(
     dataset_dir = settings.dataset_dir
     with publish.dataset_lock(dataset_dir, settings.lock_timeout_s):
         publish.cleared_stale_candidates(dataset_dir)
-        jobs = list_inputs(settings.raw_dir, settings.files_cache_dir, settings.year)
+        stages = Stages()
+        with stages.timed("hash_inputs"):
+            jobs = list_inputs(settings.raw_dir, settings.files_cache_dir, settings.year)
         if not jobs:
             raise UnusableInput(f"no dump files in {settings.raw_dir}")
         run_print = run_fingerprint([(j.rel_path, j.sha256) for j in jobs], settings.year)
@@ -185,16 +220,21 @@ def papers_run(
         days = {j.rel_path: j.mtime_day for j in jobs}
         if latest and publish.unchanged_since(dataset_dir, latest, run_print, days, settings.runs_cache_dir):
             log.info("unchanged: inputs and code are those of %s", latest)
-            return _unchanged(dataset_dir, latest)
-        prepared = prepare_files(jobs, settings.workers)
+            return _unchanged(dataset_dir, latest, stages)
+        # While the files are prepared in worker processes, this one would idle: it imports GX meanwhile.
+        imported_in_background()
+        with stages.timed("prepare_files"):
+            prepared = prepare_files(jobs, settings.workers)
+        stages.add_workers(prepared)
         raw_records = sum(p.records + p.quarantined for p in prepared)
         log.info("prepared %d files (%d from the cache): %d records, %d quarantined", len(prepared),
                  sum(p.cached for p in prepared), sum(p.records for p in prepared), sum(p.quarantined for p in prepared))
         parent = publish.parent_view(dataset_dir, latest) if latest else None
-        candidate = write_candidate(
-            dataset_dir, prepared, parent.select("paper_id", "aliases") if parent is not None else None,
-            settings.row_group_size,
-        )
+        with stages.timed("merge"):
+            candidate = write_candidate(
+                dataset_dir, prepared, parent.select("paper_id", "aliases") if parent is not None else None,
+                settings.row_group_size,
+            )
         counts = {f.removesuffix(".parquet"): o["rows"] for f, o in candidate.outputs.items()}
         counts["raw_records"] = raw_records
         log.info("built %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
@@ -202,7 +242,7 @@ def papers_run(
             publish.discard(candidate)
             publish.remember_run(settings.runs_cache_dir, run_print, latest)
             log.info("unchanged: same content as %s", latest)
-            return _unchanged(dataset_dir, latest)
+            return _unchanged(dataset_dir, latest, stages)
         tables = candidate.tables()
 
         name = publish.next_version_name(dataset_dir)
@@ -214,13 +254,14 @@ def papers_run(
                     f"schema change against {latest} refused: {'; '.join(breaks)} "
                     "(pass --allow-schema-change to publish anyway)"
                 )
-        diff = papers_diff(publish.scanned_table(dataset_dir, latest, "papers"), tables["papers"]) if latest else None
-        inputs = [p.input_row() for p in prepared]
-        context = {"inputs": inputs, "diff": diff["summary"] if diff else None, "parent": latest}
-        report = validate_candidate(
-            tables, name, raw_records, {"papers": parent} if parent is not None else None, candidate.path / "report",
-            context, settings.blocking_warnings,
-        )
+        with stages.timed("validate"):
+            diff = papers_diff(publish.scanned_table(dataset_dir, latest, "papers"), tables["papers"]) if latest else None
+            inputs = [p.input_row() for p in prepared]
+            context = {"inputs": inputs, "diff": diff["summary"] if diff else None, "parent": latest}
+            report = validate_candidate(
+                tables, name, raw_records, {"papers": parent} if parent is not None else None, candidate.path / "report",
+                context, settings.blocking_warnings,
+            )
         manifest = version_manifest(name, latest, prepared, run_print, candidate, report, diff)
         if not report.success:
             kept = publish.set_aside(dataset_dir, candidate, name)
@@ -228,17 +269,19 @@ def papers_run(
             blocked = ValidationBlocked(None, dataclasses.replace(report, report_dir=kept / "report"))
             log.error("%s", blocked)
             raise blocked
-        path = write_version(dataset_dir, candidate, name, manifest, tables)
+        with stages.timed("write_version"):
+            path = write_version(dataset_dir, candidate, name, manifest, tables)
         _artifact(name, report, counts, diff, path / "report" / "index.html")
         log.info("published %s at %s", name, path)
-        return RunResult("published", name, str(path / "report" / "index.html"), counts)
+        return RunResult("published", name, str(path / "report" / "index.html"), counts, stages=stages.as_dict())
 
 
-def _unchanged(dataset_dir: Path, latest: str) -> RunResult:
+def _unchanged(dataset_dir: Path, latest: str, stages: Stages | None = None) -> RunResult:
     """The result of a run that publishes nothing: latest's counts and report."""
     counts = publish.read_manifest(dataset_dir, latest).get("counts", {})
     counts = {k: v for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool)}
-    return RunResult("unchanged", latest, str(dataset_dir / latest / "report" / "index.html"), counts)
+    return RunResult("unchanged", latest, str(dataset_dir / latest / "report" / "index.html"), counts,
+                     stages=stages.as_dict() if stages else {})
 
 
 def _artifact(name: str, report: Report, counts: dict, diff: dict | None, report_path: Path) -> None:

@@ -13,7 +13,8 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -62,6 +63,7 @@ class PreparedFile:
     quarantined: int
     mtime_day: str | None  # set when the digest date came from the file time
     cached: bool
+    seconds: dict[str, float] = field(default_factory=dict)  # CPU seconds per step, when prepared in this run
 
     @property
     def records_path(self) -> Path:
@@ -117,9 +119,21 @@ def prepared_files(jobs: list[FileJob], workers: int = 0) -> list[PreparedFile]:
 
 def prepared_file(job: FileJob) -> PreparedFile:
     """Read, clean and label one file, and keep the result in the cache (runs in a worker process)."""
+    clock, seconds = time.process_time(), {}
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.process_time()
+        seconds[step] = now - clock
+        clock = now
+
     dump = Dump.load(job.path, job.raw_dir)
     parsed = parsed_dump(dump, job.year)
-    records = labelled_records(parsed.records)
+    lap("extract")
+    records = cleaned_records(parsed.records)
+    lap("clean")
+    records = labelled(records)
+    lap("language")
     by_file_time = records.filter(pl.col("digest_date_source").str.contains("mtime")).height > 0
     meta = {
         "path": job.rel_path,
@@ -133,22 +147,29 @@ def prepared_file(job: FileJob) -> PreparedFile:
     _write_entry(entry, records, parsed.quarantine, meta)
     if by_file_time:  # the undated key tells later runs to look for the dated one
         _write_entry(job.cache_dir / job.key, records.clear(), parsed.quarantine.clear(), meta)
-    return _prepared(entry, meta, cached=False)
+    lap("cache_write")
+    return _prepared(entry, meta, cached=False, seconds=seconds)
 
 
 def labelled_records(raw: pl.DataFrame) -> pl.DataFrame:
     """Raw records -> cleaned records with their title id and the language of title + abstract."""
-    # Flags sorted here, per file, so that merging has no list to sort (a paper takes its sighting's flags).
-    records = (
-        clean.clean_records(raw.lazy()).with_columns(identity.title_id(), pl.col("flags").list.sort()).collect()
-    )
+    return labelled(cleaned_records(raw))
+
+
+def cleaned_records(raw: pl.DataFrame) -> pl.DataFrame:
+    """Raw records -> cleaned records with their title id (flags sorted, so merging has no list to sort)."""
+    return clean.clean_records(raw.lazy()).with_columns(identity.title_id(), pl.col("flags").list.sort()).collect()
+
+
+def labelled(records: pl.DataFrame) -> pl.DataFrame:
+    """Cleaned records with the language of their title + abstract."""
     text = records.select(language.language_expr_input("title", "abstract")).to_series()
     return records.with_columns(language=language.detected_languages(text))
 
 
-def _prepared(entry: Path, meta: dict, cached: bool) -> PreparedFile:
+def _prepared(entry: Path, meta: dict, cached: bool, seconds: dict[str, float] | None = None) -> PreparedFile:
     return PreparedFile(entry, meta["path"], meta["sha256"], meta["format"], meta["records"], meta["quarantined"],
-                        meta.get("dated_by_file_time"), cached)
+                        meta.get("dated_by_file_time"), cached, seconds or {})
 
 
 def _write_entry(entry: Path, records: pl.DataFrame, quarantine: pl.DataFrame, meta: dict) -> None:
