@@ -20,9 +20,9 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
-N ?= 100000
+N ?= 100000 1000000 3000000
 bench: install
-	$(BIN)/python -m flows.bench --records $(N)
+	$(BIN)/python -m flows.bench --records $(N) --out bench/results/latest.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -293,3 +294,32 @@ def test_schema_docs_parquet_and_card_agree(published):
         in_file = [(f.name, _list_type(str(f.type)), f.nullable) for f in arrow]
         assert _schema_rows(docs, table) == in_file, table
         assert _schema_rows(card, table) == in_file, table
+
+
+def test_same_inputs_give_the_same_bytes_and_unchanged_needs_no_pipeline(tmp_path):
+    """Two cold runs over one multi-file corpus write byte-identical tables; a rerun says "unchanged" at once."""
+    from flows.synthetic import synthetic_corpus
+
+    raw = tmp_path / "raw"
+    synthetic_corpus(Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt", raw, 2_400, per_file=400)
+    runner = CliRunner()
+    digests = []
+    for out in (tmp_path / "a", tmp_path / "b"):
+        result = runner.invoke(app, ["run", "--raw-dir", str(raw), "--out-dir", str(out), "--year", "2025"])
+        assert result.exit_code == 0, result.output
+        manifest = publish.read_manifest(out / "papers", "v1")
+        digests.append({o["file"]: o["sha256"] for o in manifest["outputs"]})
+        assert manifest["counts"]["raw_records"] == 2_400 and manifest["counts"]["reconciles"]
+    assert digests[0] == digests[1]
+    # Same inputs and code: decided from the manifest's fingerprint, before any file is prepared or merged.
+    timings = tmp_path / "t.json"
+    again = runner.invoke(app, ["run", "--raw-dir", str(raw), "--out-dir", str(tmp_path / "a"), "--year", "2025",
+                                "--timings", str(timings)])
+    assert again.exit_code == 0 and "unchanged: inputs and code are those of v1" in again.output
+    assert json.loads(timings.read_text()) == {"status": "unchanged", "decided_without_flow": True}
+    assert publish.version_names(tmp_path / "a" / "papers") == ["v1"]
+    # A touched input whose digest date does not depend on its file time changes nothing either.
+    first = sorted(raw.iterdir())[0]
+    os.utime(first, (first.stat().st_atime, first.stat().st_mtime - 400 * 86_400))
+    touched = runner.invoke(app, ["run", "--raw-dir", str(raw), "--out-dir", str(tmp_path / "a"), "--year", "2025"])
+    assert touched.exit_code == 0 and "unchanged" in touched.output
