@@ -24,8 +24,9 @@ COMPARED = (
     "flags",
 )
 
-# Per paper, what its sightings say, compared as sorted lists: a digest date moved by a year (the file time
-# changed) or a sighting that now comes from another file is a change even when every paper field is equal.
+# Per paper, what its sightings say, compared as sets: a digest date moved by a year (the file time changed) or
+# a sighting that now comes from another file is a change even when every paper field is equal. Sets, so that
+# one more sighting in a known file changes `digest_dates` only, not every field by its multiplicity.
 APPEARANCE_FIELDS = {
     "digest_dates": "digest_date",
     "digest_date_sources": "digest_date_source",
@@ -111,9 +112,9 @@ def papers_diff(
 
 
 def _sightings(appearances: pl.DataFrame) -> pl.DataFrame:
-    """One row per paper: each APPEARANCE_FIELDS column as the sorted list of its values over the sightings."""
+    """One row per paper: each APPEARANCE_FIELDS column as the sorted distinct values over its sightings."""
     return appearances.group_by("paper_id").agg(
-        pl.col(column).sort(nulls_last=True).alias(name) for name, column in APPEARANCE_FIELDS.items()
+        pl.col(column).unique().sort(nulls_last=True).alias(name) for name, column in APPEARANCE_FIELDS.items()
     )
 
 
