@@ -268,7 +268,14 @@ WORST_CASES = {
     "sane_text/mixed": (base.sane_text, lambda n: "\ud800\x00\u202ea" * (n // 4)),
     "decoded_text/cp1252": (base.decoded_text, lambda n: b"\x93\r\n" * (n // 3) + b"\x81"),
     "gunzipped/many_members": (base.gunzipped, lambda n: gzip.compress(b"x", mtime=0) * (n // 21)),
+    "sanitized_records/controls": (base.sanitized_records, lambda n: _record("\x00\u202ea\x0c" * (n // 4), "x")),
+    "bounded_records/urls": (base.bounded_records, lambda n: _record("t", "http://" * (n // 7) + " x")),
 }
+
+
+def _record(title: str, abstract: str) -> pl.DataFrame:
+    row = {"source_path": "f", "source_sha256": "0", "source_format": "x", "position": 1, "line": 1}
+    return base.records_frame([{**row, "title_raw": title, "abstract_raw": abstract}] * 4)
 
 
 @pytest.mark.parametrize("case", sorted(WORST_CASES))
