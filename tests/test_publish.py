@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import multiprocessing as mp
 
 import pyarrow as pa
@@ -105,3 +106,23 @@ def test_pruning_keeps_the_newest_and_latest(tmp_path):
     assert not list(ds.glob(".removing-*"))
     with pytest.raises(ValueError):
         publish.pruned_versions(ds, keep=0)
+
+
+def test_promotion_fsyncs_every_file_and_every_directory(tmp_path, monkeypatch):
+    ds = tmp_path / "papers"
+    candidate = publish.staged_candidate(ds, _tables(3), row_group_size=1000)
+    (candidate.path / "report" / "gx").mkdir(parents=True)
+    (candidate.path / "report" / "gx" / "index.html").write_text("<p>docs</p>")
+    (candidate.path / "README.md").write_text("# card\n")
+    synced = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real_fsync(fd)
+
+    staged = {str(p) for p in candidate.path.rglob("*")} | {str(candidate.path), str(candidate.path / "manifest.json")}
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    publish.promoted(ds, candidate, "v1", {"version": "v1", "parent": None, "outputs": []})
+    assert len(staged) == 7 and staged <= set(synced), sorted(staged - set(synced))
+    assert str(ds) in synced  # the rename itself is made durable
