@@ -94,7 +94,7 @@ def run(
         before = publish.latest_name(s.dataset_dir)
         _output_usable(s.dataset_dir, probe_lock=s.lock_timeout_s <= 0)  # fail in a second, not after Prefect starts
         _start_prefect_api()
-        # Passed only when set, so the flag is the single place a removal is allowed from.
+        # Passed only when set: until flows/pipeline.py wires the removal gate, the flow has no such parameter.
         extra = {"allow_removals": True} if allow_removals else {}
         result = papers_run(
             raw_dir=s.raw_dir, out_dir=s.out_dir, year=s.year, lock_timeout_s=s.lock_timeout_s,
