@@ -68,6 +68,7 @@ class _Steps:
 
 
 def _child(dataset_dir: str, cache_dir: str, n: int, kill_at: int | None, counts) -> None:
+    """Publish (n > 0) or prune to the newest version (n == 0), killed before filesystem call `kill_at`."""
     steps = _Steps(kill_at)
     for module, attr in [(os, "mkdir"), (os, "rename"), (os, "replace"), (os, "fsync"), (os, "unlink"),
                          (os, "rmdir"), (pq, "write_table")]:
@@ -76,7 +77,10 @@ def _child(dataset_dir: str, cache_dir: str, n: int, kill_at: int | None, counts
     import io
 
     io.open = builtins.open  # pathlib opens through io.open
-    _publish_run(Path(dataset_dir), Path(cache_dir), n)
+    if n:
+        _publish_run(Path(dataset_dir), Path(cache_dir), n)
+    else:
+        publish.pruned_versions(Path(dataset_dir), keep=1)
     counts.put(steps.count)
 
 
@@ -134,6 +138,26 @@ def test_a_kill_at_every_filesystem_step_of_a_publish_is_recovered(tmp_path, for
     kinds = list(outcomes.values())
     assert set(kinds) == {"v2", "adopted", "unchanged"}, outcomes
     assert kinds == sorted(kinds, key=["v2", "adopted", "unchanged"].index), outcomes
+
+
+def test_a_kill_at_every_step_of_pruning_is_recovered(tmp_path, forkserver):
+    template = tmp_path / "template"
+    for n in (1, 2, 3):
+        _publish_run(template / "papers", template / ".cache", n)
+    shutil.copytree(template, tmp_path / "dry")
+    exitcode, total = _run_child(forkserver, tmp_path / "dry" / "papers", tmp_path / "dry" / ".cache", 0, None)
+    assert exitcode == 0 and total >= 6 and publish.version_names(tmp_path / "dry" / "papers") == ["v3"]
+    for step in range(1, total + 1):
+        root = tmp_path / f"kill-{step:02d}"
+        shutil.copytree(template, root)
+        ds = root / "papers"
+        assert _run_child(forkserver, ds, root / ".cache", 0, step)[0] == KILLED
+        # Every version still listed is whole, and latest was never touched.
+        assert all(publish.version_problems(ds, name) == [] for name in publish.version_names(ds)), step
+        assert publish.latest_name(ds) == "v3"
+        with publish.dataset_lock(ds):
+            publish.recovered(ds, root / ".cache")
+        assert _temporaries(root) == [], step
 
 
 def test_manifest_covers_every_file_and_catches_a_changed_one(tmp_path):
