@@ -89,10 +89,12 @@ def run(
                   allow_schema_change=allow_schema_change or None,
                   blocking_warnings=frozenset(block_on) if block_on else None)
     if not s.raw_dir.is_dir():
-        raise _fail(ExitCode.UNUSABLE_INPUT, "error", f"raw directory {s.raw_dir} does not exist (nothing to read)")
+        missing = f"raw directory {s.raw_dir} does not exist (nothing to read)"
+        raise _fail(ExitCode.UNUSABLE_INPUT, "error", missing)
     try:
         before = publish.latest_name(s.dataset_dir)
-        _output_usable(s.dataset_dir, probe_lock=s.lock_timeout_s <= 0)  # fail in a second, not after Prefect starts
+        # Fail in a second, not after Prefect's API has started.
+        _output_usable(s.dataset_dir, probe_lock=s.lock_timeout_s <= 0)
         _start_prefect_api()
         # Passed only when set: until flows/pipeline.py wires the removal gate, the flow has no such parameter.
         extra = {"allow_removals": True} if allow_removals else {}
@@ -111,7 +113,8 @@ def run(
         if published := _published_by_this_run(s.dataset_dir, before):
             # The version is complete and `latest` names it; what failed came after (e.g. Prefect's API).
             console.print(f"published {published}", highlight=False)
-            err.print(f"[yellow]warning:[/yellow] after publishing, the run failed: {_one_line(exc)}", highlight=False)
+            after = f"after publishing, the run failed: {_one_line(exc)}"
+            err.print(f"[yellow]warning:[/yellow] {after}", highlight=False)
             return
         raise _failure(exc, s.raw_dir, s.out_dir, before) from None
     counts = ", ".join(f"{k} {v:,}" for k, v in result.counts.items())

@@ -131,7 +131,7 @@ class RemovalsRefused(Exception):
 
 @dataclass(frozen=True)
 class Removals:
-    """The papers a new version would drop, and the inputs that explain it (removed or changed since the parent)."""
+    """The papers a new version would drop, and the inputs that explain it (removed or changed since then)."""
 
     parent: str
     papers: list[dict]  # {paper_id, title, inputs: [source_path, ...]}

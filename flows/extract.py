@@ -75,7 +75,8 @@ def parsed_dump(dump: Dump, year: int | None) -> Parsed:
         stage = "sniffing"
         reader = sniffed_reader(READERS, text)
         if reader is None:
-            return whole_file_quarantined(dump, "unrecognised dump format (no reader matched)", text[:RAW_TEXT_LIMIT])
+            reason = "unrecognised dump format (no reader matched)"
+            return whole_file_quarantined(dump, reason, text[:RAW_TEXT_LIMIT])
         stage, reader_name = "reading", reader.name
         parsed = reader.read(dump, text, year)
         stage = "checking its output"

@@ -66,11 +66,21 @@ def _raises(exc):
     ("exc", "expected"),
     [
         (OSError(errno.ENOSPC, "No space left on device"), "cannot write {out}: no space left on device"),
-        (pl.exceptions.ComputeError("parquet: underlying IO error: No space left on device (os error 28)"),
-         "cannot write {out}: no space left on device"),
-        (OSError("Failed to open local file '/x/papers/.candidate-1/papers.parquet'. Detail: [errno 30] "
-                 "Read-only file system"), "cannot write /x/papers/.candidate-1/papers.parquet: read-only file system"),
-        (PermissionError(errno.EACCES, "Permission denied", "/x/papers/v2"), "cannot write /x/papers/v2: permission"),
+        (
+            pl.exceptions.ComputeError("parquet: underlying IO error: No space left on device (os error 28)"),
+            "cannot write {out}: no space left on device",
+        ),
+        (
+            OSError(
+                "Failed to open local file '/x/papers/.candidate-1/papers.parquet'. Detail: [errno 30] "
+                "Read-only file system"
+            ),
+            "cannot write /x/papers/.candidate-1/papers.parquet: read-only file system",
+        ),
+        (
+            PermissionError(errno.EACCES, "Permission denied", "/x/papers/v2"),
+            "cannot write /x/papers/v2: permission",
+        ),
     ],
 )
 def test_output_errors_are_one_line_with_their_own_exit_code(dirs, flow, exc, expected):
@@ -133,8 +143,11 @@ def test_a_held_lock_exits_2_at_once(dirs, flow):
 
 def test_refused_removals_exit_3_and_the_flag_reaches_the_flow(dirs, flow):
     raw, out = dirs
-    removal = Removals("v3", [{"paper_id": "arxiv:1", "title": "Gone", "inputs": ["a.txt"]}],
-                       [{"path": "a.txt", "change": "removed", "papers": 1}])
+    removal = Removals(
+        "v3",
+        [{"paper_id": "arxiv:1", "title": "Gone", "inputs": ["a.txt"]}],
+        [{"path": "a.txt", "change": "removed", "papers": 1}],
+    )
     calls = flow(_raises(RemovalsRefused(removal)))
     result = _run(raw, out)
     assert result.exit_code == ExitCode.REMOVALS_REFUSED == 3
@@ -177,7 +190,10 @@ def test_io_failure_reads_errno_and_path_from_chained_and_textual_errors():
             raise RuntimeError("task failed") from inner
     except RuntimeError as outer:
         assert io_failure(outer) == (errno.ENOSPC, "/d/f")
-    assert io_failure(OSError("Read-only file system (os error 30): /d/x.parquet")) == (errno.EROFS, "/d/x.parquet")
+    assert io_failure(OSError("Read-only file system (os error 30): /d/x.parquet")) == (
+        errno.EROFS,
+        "/d/x.parquet",
+    )
     assert io_failure(ValueError("not I/O")) is None
 
 
@@ -186,11 +202,16 @@ def test_diff_reports_changed_appearances(tmp_path):
     papers = pa.table({"paper_id": ["a"], "title": ["A"], "aliases": pa.array([[]], pa.list_(pa.string()))})
 
     def appearances(day: str) -> pa.Table:
-        return pa.table({
-            "paper_id": ["a"], "digest_date": pa.array([day], pa.string()).cast(pa.date32()),
-            "digest_date_source": ["header+file_mtime"], "source_format": ["hf_papers_text"],
-            "source_path": ["x.txt"], "section": pa.array([None], pa.string()),
-        })
+        return pa.table(
+            {
+                "paper_id": ["a"],
+                "digest_date": pa.array([day], pa.string()).cast(pa.date32()),
+                "digest_date_source": ["header+file_mtime"],
+                "source_format": ["hf_papers_text"],
+                "source_path": ["x.txt"],
+                "section": pa.array([None], pa.string()),
+            }
+        )
 
     for name, day in (("v1", "2025-03-13"), ("v2", "2024-03-13")):
         candidate = publish.staged_candidate(ds, {"papers": papers, "appearances": appearances(day)}, 100)
@@ -198,7 +219,9 @@ def test_diff_reports_changed_appearances(tmp_path):
         publish.promoted(ds, candidate, name, {"version": name, "parent": None, "outputs": outputs})
     result = CliRunner().invoke(app, ["diff", "v1", "v2", "--out-dir", str(tmp_path / "out"), "--json"])
     data = json.loads(result.output)
-    assert data["summary"]["changed"] == 1 and data["changed"] == [{"paper_id": "a", "fields": ["digest_dates"]}]
+    assert data["summary"]["changed"] == 1 and data["changed"] == [
+        {"paper_id": "a", "fields": ["digest_dates"]}
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- real runs
@@ -245,8 +268,12 @@ def _papers(args: list[str], port: int | None = None) -> subprocess.Popen:
 def test_two_runs_at_once_both_succeed_even_with_two_ports_to_share(dirs, tmp_path):
     raw, _ = dirs
     port = _free_port_pair()
-    procs = [_papers(["run", "--raw-dir", str(raw), "--out-dir", str(tmp_path / f"out{i}"), "--year", "2025"], port)
-             for i in range(2)]
+    procs = [
+        _papers(
+            ["run", "--raw-dir", str(raw), "--out-dir", str(tmp_path / f"out{i}"), "--year", "2025"], port
+        )
+        for i in range(2)
+    ]
     outputs = [p.communicate(timeout=600)[0] for p in procs]
     for proc, output in zip(procs, outputs):
         assert proc.returncode == 0, output[-3000:]

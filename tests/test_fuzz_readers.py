@@ -119,13 +119,20 @@ def _check(parsed, name: str) -> None:
     assert records.height + quarantine.height > 0, "a file must end as records or quarantine rows"
     assert set(records["source_path"]) <= {name} and set(quarantine["source_path"]) <= {name}
     assert quarantine["reason"].null_count() == 0 and quarantine["location"].null_count() == 0
-    texts = records.select(
-        pl.concat_str(
-            pl.col("title_raw"), pl.col("abstract_raw").fill_null(""), pl.col("authors").list.join(" "),
-            pl.col("source_links").list.eval(pl.element().struct.field("url")).list.join(" "),
-            separator=" ",
+    texts = (
+        records.select(
+            pl.concat_str(
+                pl.col("title_raw"),
+                pl.col("abstract_raw").fill_null(""),
+                pl.col("authors").list.join(" "),
+                pl.col("source_links").list.eval(pl.element().struct.field("url")).list.join(" "),
+                separator=" ",
+            )
         )
-    ).to_series().to_list() + quarantine["raw_text"].drop_nulls().to_list()
+        .to_series()
+        .to_list()
+        + quarantine["raw_text"].drop_nulls().to_list()
+    )
     assert not [t for t in texts if UNSAFE.search(t)], "unsafe characters left in the output"
     assert records.filter(pl.col("title_raw").str.len_chars() > base.TITLE_MAX_CHARS).is_empty()
     urls = records["source_links"].explode().struct.field("url").drop_nulls()
@@ -154,7 +161,9 @@ def test_fuzzed_fixtures_never_escape_parsed_dump(tmp_path):
     assert outcomes["records"] and outcomes["quarantined whole"]
 
 
-@pytest.mark.parametrize("mutation", ["gzip_truncated", "gzip_header_only", "gzip_bad_crc", "gzip_trailing_garbage"])
+@pytest.mark.parametrize(
+    "mutation", ["gzip_truncated", "gzip_header_only", "gzip_bad_crc", "gzip_trailing_garbage"]
+)
 def test_corrupt_gzip_is_quarantined_whole_with_the_cause(tmp_path, mutation):
     path = tmp_path / "digest.txt.gz"
     path.write_bytes(MUTATIONS[mutation](SEED.read_bytes(), random.Random(1)))
@@ -163,8 +172,10 @@ def test_corrupt_gzip_is_quarantined_whole_with_the_cause(tmp_path, mutation):
     ((source, location, reason),) = parsed.quarantine.select("source_path", "location", "reason").rows()
     assert source == "digest.txt.gz" and location.startswith("byte ")
     expected = {
-        "gzip_truncated": "cut short", "gzip_header_only": "cut short",
-        "gzip_bad_crc": "CRC check failed", "gzip_trailing_garbage": "after the end of the gzip stream",
+        "gzip_truncated": "cut short",
+        "gzip_header_only": "cut short",
+        "gzip_bad_crc": "CRC check failed",
+        "gzip_trailing_garbage": "after the end of the gzip stream",
     }[mutation]
     assert expected in reason
 
@@ -176,7 +187,9 @@ def test_lone_surrogate_in_json_is_replaced_and_flagged(tmp_path):
     records = parsed_dump(Dump.load(path, tmp_path), 2025).records
     assert records["title_raw"].to_list() == ["\ufffdA Single Item Saved Alone"]
     assert set(records["record_flags"][0]) >= {
-        "invalid_unicode_replaced", "control_characters_removed", "bidi_controls_removed"
+        "invalid_unicode_replaced",
+        "control_characters_removed",
+        "bidi_controls_removed",
     }
 
 
@@ -217,7 +230,11 @@ def test_an_unreadable_file_is_quarantined(tmp_path):
 def test_overlong_title_is_quarantined(tmp_path):
     path = tmp_path / "daily.json"
     text = (FIXTURES / "hf_json" / "single.json").read_text()
-    path.write_text(text.replace('"title": "A Single Item Saved Alone", "summary"', f'"title": "{"Giant " * 300}", "summary"'))
+    path.write_text(
+        text.replace(
+            '"title": "A Single Item Saved Alone", "summary"', f'"title": "{"Giant " * 300}", "summary"'
+        )
+    )
     parsed = parsed_dump(Dump.load(path, tmp_path), 2025)
     assert parsed.records.is_empty()
     ((location, reason, raw),) = parsed.quarantine.select("location", "reason", "raw_text").rows()
@@ -228,7 +245,9 @@ def test_overlong_title_is_quarantined(tmp_path):
 def test_overlong_url_in_an_abstract_is_flagged(tmp_path):
     path = tmp_path / "2025-digest.txt"
     text = (FIXTURES / "hf_text" / "basic.txt").read_text()
-    path.write_text(text.replace("We present ARTcdotV", "See https://x.org/" + "a" * 2500 + " We present ARTcdotV"))
+    path.write_text(
+        text.replace("We present ARTcdotV", "See https://x.org/" + "a" * 2500 + " We present ARTcdotV")
+    )
     records = parsed_dump(Dump.load(path, tmp_path), 2025).records
     assert records["record_flags"].to_list() == [[], [], [], ["url_too_long"]]
 
@@ -268,7 +287,10 @@ WORST_CASES = {
     "sane_text/mixed": (base.sane_text, lambda n: "\ud800\x00\u202ea" * (n // 4)),
     "decoded_text/cp1252": (base.decoded_text, lambda n: b"\x93\r\n" * (n // 3) + b"\x81"),
     "gunzipped/many_members": (base.gunzipped, lambda n: gzip.compress(b"x", mtime=0) * (n // 21)),
-    "sanitized_records/controls": (base.sanitized_records, lambda n: _record("\x00\u202ea\x0c" * (n // 4), "x")),
+    "sanitized_records/controls": (
+        base.sanitized_records,
+        lambda n: _record("\x00\u202ea\x0c" * (n // 4), "x"),
+    ),
     "bounded_records/urls": (base.bounded_records, lambda n: _record("t", "http://" * (n // 7) + " x")),
 }
 
@@ -286,7 +308,13 @@ def test_base_helpers_stay_linear_on_worst_cases(case):
 
 @pytest.mark.parametrize(
     "source",
-    ["hf_text/basic.txt", "hf_json/single.json", "hf_html/daily.html", "feeds/rss_new.xml", "arxiv_listing/listing.txt"],
+    [
+        "hf_text/basic.txt",
+        "hf_json/single.json",
+        "hf_html/daily.html",
+        "feeds/rss_new.xml",
+        "arxiv_listing/listing.txt",
+    ],
 )
 def test_every_reader_stays_linear_on_a_long_last_line(tmp_path, source):
     """A long final line without a newline (the shape that made one file take minutes) costs linear time."""

@@ -11,7 +11,6 @@ import gzip
 import inspect
 import json
 import os
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -20,7 +19,6 @@ from typer.testing import CliRunner
 
 from flows import pipeline, publish
 from flows.cli import ExitCode, app
-from flows.diff import RemovalsRefused
 
 pytestmark = [
     pytest.mark.slow,
@@ -99,14 +97,20 @@ def test_bad_inputs_are_quarantined_and_never_published(seed_raw_dir, tmp_path):
     raw, out = seed_raw_dir, tmp_path / "out"
     (raw / "broken.txt.gz").write_bytes(gzip.compress(SEED.read_bytes())[:-20])
     daily = (FIXTURES / "hf_json" / "single.json").read_text()
-    (raw / "daily.json").write_text(daily.replace('"title": "A Single', '"title": "\\ud800A\\u0000 \\u202eSingle', 1))
+    (raw / "daily.json").write_text(
+        daily.replace('"title": "A Single', '"title": "\\ud800A\\u0000 \\u202eSingle', 1)
+    )
     (raw / "huge.json").write_text(
-        (FIXTURES / "hf_json" / "single.json").read_text()
-        .replace('"title": "A Single Item Saved Alone", "summary"', f'"title": "{"Giant " * 20000}", "summary"')
+        (FIXTURES / "hf_json" / "single.json")
+        .read_text()
+        .replace(
+            '"title": "A Single Item Saved Alone", "summary"', f'"title": "{"Giant " * 20000}", "summary"'
+        )
     )
     (raw / "2025-url.txt").write_text(
         "Mar 21\n\nA Paper With an Endless Link\n\nWe release everything at https://example.org/"
-        + "a" * 100_000 + " and describe it in a long enough abstract that reads as prose.\n"
+        + "a" * 100_000
+        + " and describe it in a long enough abstract that reads as prose.\n"
     )
     result = pipeline.papers_run(raw_dir=raw, out_dir=out, year=2025)
     assert result.status == "published"

@@ -70,8 +70,15 @@ class _Steps:
 def _child(dataset_dir: str, cache_dir: str, n: int, kill_at: int | None, counts) -> None:
     """Publish (n > 0) or prune to the newest version (n == 0), killed before filesystem call `kill_at`."""
     steps = _Steps(kill_at)
-    for module, attr in [(os, "mkdir"), (os, "rename"), (os, "replace"), (os, "fsync"), (os, "unlink"),
-                         (os, "rmdir"), (pq, "write_table")]:
+    for module, attr in [
+        (os, "mkdir"),
+        (os, "rename"),
+        (os, "replace"),
+        (os, "fsync"),
+        (os, "unlink"),
+        (os, "rmdir"),
+        (pq, "write_table"),
+    ]:
         setattr(module, attr, steps.wrap(getattr(module, attr)))
     builtins.open = steps.wrap(builtins.open, writes_only=True)
     import io
@@ -92,7 +99,9 @@ def forkserver():
     return ctx
 
 
-def _run_child(ctx, dataset_dir: Path, cache_dir: Path, n: int, kill_at: int | None) -> tuple[int, int | None]:
+def _run_child(
+    ctx, dataset_dir: Path, cache_dir: Path, n: int, kill_at: int | None
+) -> tuple[int, int | None]:
     counts = ctx.Queue()
     proc = ctx.Process(target=_child, args=(str(dataset_dir), str(cache_dir), n, kill_at, counts))
     proc.start()
@@ -101,16 +110,16 @@ def _run_child(ctx, dataset_dir: Path, cache_dir: Path, n: int, kill_at: int | N
 
 
 def _temporaries(root: Path) -> list[str]:
-    return sorted(
-        p.relative_to(root).as_posix() for p in root.rglob(".*") if p.name != ".lock"
-    )
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob(".*") if p.name != ".lock")
 
 
 def test_a_kill_at_every_filesystem_step_of_a_publish_is_recovered(tmp_path, forkserver):
     template = tmp_path / "template"
     _publish_run(template / "papers", template / ".cache", 3)  # v1 with 3 papers
     shutil.copytree(template, tmp_path / "dry")
-    exitcode, total = _run_child(forkserver, tmp_path / "dry" / "papers", tmp_path / "dry" / ".cache", 5, None)
+    exitcode, total = _run_child(
+        forkserver, tmp_path / "dry" / "papers", tmp_path / "dry" / ".cache", 5, None
+    )
     assert exitcode == 0 and total > 20, "the publish sequence should have many filesystem steps"
 
     outcomes = {}
@@ -145,7 +154,9 @@ def test_a_kill_at_every_step_of_pruning_is_recovered(tmp_path, forkserver):
     for n in (1, 2, 3):
         _publish_run(template / "papers", template / ".cache", n)
     shutil.copytree(template, tmp_path / "dry")
-    exitcode, total = _run_child(forkserver, tmp_path / "dry" / "papers", tmp_path / "dry" / ".cache", 0, None)
+    exitcode, total = _run_child(
+        forkserver, tmp_path / "dry" / "papers", tmp_path / "dry" / ".cache", 0, None
+    )
     assert exitcode == 0 and total >= 6 and publish.version_names(tmp_path / "dry" / "papers") == ["v3"]
     for step in range(1, total + 1):
         root = tmp_path / f"kill-{step:02d}"
@@ -165,7 +176,11 @@ def test_manifest_covers_every_file_and_catches_a_changed_one(tmp_path):
     _publish_run(ds, tmp_path / ".cache", 3)
     manifest = json.loads((ds / "v1" / "manifest.json").read_text())
     assert sorted(f["file"] for f in manifest["files"]) == [
-        "README.md", "links.parquet", "papers.parquet", "plots/languages.svg", "report/index.html"
+        "README.md",
+        "links.parquet",
+        "papers.parquet",
+        "plots/languages.svg",
+        "report/index.html",
     ]
     assert publish.version_problems(ds, "v1") == []
     (ds / "v1" / "report" / "index.html").write_text("tampered")
@@ -173,7 +188,8 @@ def test_manifest_covers_every_file_and_catches_a_changed_one(tmp_path):
     (ds / "v1" / "report-20260101T000000Z").mkdir()  # `papers validate` adds reports later: not the version's
     (ds / "v1" / "README.md").unlink()
     assert publish.version_problems(ds, "v1") == [
-        "README.md is missing", "report/index.html does not match its sha256"
+        "README.md is missing",
+        "report/index.html does not match its sha256",
     ]
 
 

@@ -1,4 +1,4 @@
-"""What every reader shares: the Dump and Parsed types, the Reader interface, decoding, text safety and date helpers.
+"""What every reader shares: Dump and Parsed, the Reader interface, decoding, text safety, bounds, date helpers.
 
 Readers build on these and return RAW_RECORDS-shaped frames; nothing here picks a reader or touches caches.
 Everything here sees untrusted bytes, so every helper is linear in its input and none of them raises on bad data.
@@ -176,7 +176,7 @@ def gunzipped(raw: bytes, limit: int = MAX_DUMP_BYTES) -> tuple[bytes, str | Non
                     pending = raw[fed : fed + _GZIP_BLOCK]
                     fed += len(pending)
                     if not pending:
-                        return b"", "gzip stream cut short (the file ends before the end-of-stream marker)", len(raw)
+                        return b"", "gzip stream cut short (the file ends before its end-of-stream marker)", len(raw)
                 chunk = inflater.decompress(pending, limit - size + 1)
                 size += len(chunk)
                 if size > limit:
