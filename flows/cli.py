@@ -1,13 +1,23 @@
 """The `papers` command line: run, versions, diff, validate, serve.
 
-Thin: parses flags into Settings, calls the flow or the publish helpers, prints results. Telemetry of Prefect
-and Great Expectations is switched off here, before either is imported (the machine has no internet).
+Thin: parses flags into Settings, calls the flow or the publish helpers, prints results and maps every failure
+to one line and an exit code (ExitCode). Telemetry of Prefect and Great Expectations is switched off here,
+before either is imported (the machine has no internet).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
+import re
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import IntEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -33,8 +43,24 @@ RawDir = Annotated[Path | None, typer.Option("--raw-dir", help="input dumps [def
 OutDir = Annotated[Path | None, typer.Option("--out-dir", help="output root [default: data/processed]")]
 
 
+class ExitCode(IntEnum):
+    """What `papers run` exits with (documented in the README)."""
+
+    OK = 0  # published, or unchanged
+    BLOCKED = 1  # validation blocked the candidate, or a schema change was refused; nothing published
+    UNUSABLE_INPUT = 2  # raw dir missing, unreadable or holding nothing usable; or another run holds the lock
+    REMOVALS_REFUSED = 3  # the run would remove published papers; nothing published (--allow-removals)
+    OUTPUT_ERROR = 4  # the output could not be written: disk full, read-only, permission denied
+    INTERNAL_ERROR = 5  # anything else (a bug, or Prefect's temporary API failed); the traceback is printed
+
+
 def _settings(**overrides) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _fail(code: ExitCode, label: str, message: str) -> typer.Exit:
+    err.print(f"[red]{label}:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(int(code))
 
 
 @app.command()
@@ -46,6 +72,9 @@ def run(
     allow_schema_change: Annotated[
         bool, typer.Option(help="publish even if a column was removed or retyped since the parent")
     ] = False,
+    allow_removals: Annotated[
+        bool, typer.Option(help="publish even if papers of the parent version would be removed")
+    ] = False,
     block_on: Annotated[
         list[str] | None,
         typer.Option(help="make a warning check blocking for this run, e.g. row_count_drop_vs_parent"),
@@ -55,29 +84,45 @@ def run(
     ] = None,
 ) -> None:
     """Extract, clean, validate and publish one version (or report that nothing changed)."""
+    from flows import publish
+    from flows.diff import RemovalsRefused
     from flows.pipeline import SchemaChangeRefused, UnusableInput, ValidationBlocked, papers_run
-    from flows.publish import PublishBusy
 
     s = _settings(raw_dir=raw_dir, out_dir=out_dir, year=year, lock_timeout_s=wait,
                   allow_schema_change=allow_schema_change or None,
                   blocking_warnings=frozenset(block_on) if block_on else None)
+    if not s.raw_dir.is_dir():
+        missing = f"raw directory {s.raw_dir} does not exist (nothing to read)"
+        raise _fail(ExitCode.UNUSABLE_INPUT, "error", missing)
     if unchanged := _unchanged_without_flow(s):
         console.print(unchanged, highlight=False)
         if timings is not None:
             timings.write_text(json.dumps({"status": "unchanged", "decided_without_flow": True}, indent=2))
         return
     try:
+        before = publish.latest_name(s.dataset_dir)
+        # Fail in a second, not after Prefect's API has started.
+        _output_usable(s.dataset_dir, probe_lock=s.lock_timeout_s <= 0)
+        _start_prefect_api()
         result = papers_run(
             raw_dir=s.raw_dir, out_dir=s.out_dir, year=s.year, lock_timeout_s=s.lock_timeout_s,
             workers=s.workers, row_group_size=s.row_group_size,
-            allow_schema_change=s.allow_schema_change, blocking_warnings=sorted(s.blocking_warnings),
+            allow_schema_change=s.allow_schema_change, blocking_warnings=sorted(s.blocking_warnings), allow_removals=allow_removals,
         )
     except (ValidationBlocked, SchemaChangeRefused) as exc:
-        err.print(f"[red]blocked:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except (UnusableInput, PublishBusy) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        raise _fail(ExitCode.BLOCKED, "blocked", str(exc)) from None
+    except RemovalsRefused as exc:
+        raise _fail(ExitCode.REMOVALS_REFUSED, "refused", str(exc)) from None
+    except (UnusableInput, publish.PublishBusy) as exc:
+        raise _fail(ExitCode.UNUSABLE_INPUT, "error", str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - every other failure still gets one line and its own code
+        if published := _published_by_this_run(s.dataset_dir, before):
+            # The version is complete and `latest` names it; what failed came after (e.g. Prefect's API).
+            console.print(f"published {published}", highlight=False)
+            after = f"after publishing, the run failed: {_one_line(exc)}"
+            err.print(f"[yellow]warning:[/yellow] {after}", highlight=False)
+            return
+        raise _failure(exc, s.raw_dir, s.out_dir, before) from None
     if timings is not None:
         timings.write_text(json.dumps({"status": result.status, "counts": result.counts, **result.stages}, indent=2))
     counts = ", ".join(f"{k} {v:,}" for k, v in result.counts.items())
@@ -110,6 +155,135 @@ def _unchanged_without_flow(s: Settings) -> str | None:
     shown = ", ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool))
     report = s.dataset_dir / latest / "report" / "index.html"
     return f"unchanged: inputs and code are those of {latest} ({shown})\nvalidation report: {report}"
+
+
+def _output_usable(dataset_dir: Path, probe_lock: bool) -> None:
+    """Raise now (OSError, or PublishBusy when probing) if the dataset directory cannot be created or is locked.
+
+    The lock is taken for real inside the flow; this only spares a doomed run the start of Prefect's API.
+    """
+    from flows import publish
+
+    dataset_dir.mkdir(parents=True, exist_ok=True)
+    if probe_lock:
+        with publish.dataset_lock(dataset_dir, timeout_s=0):
+            pass
+
+
+def _published_by_this_run(dataset_dir: Path, before: str | None) -> str | None:
+    """The version `latest` names if it changed during this run and is complete, else None."""
+    from flows import publish
+
+    try:
+        now = publish.latest_name(dataset_dir)
+        return now if now and now != before and not publish.version_problems(dataset_dir, now) else None
+    except OSError:
+        return None
+
+
+_ERRNO_IN_TEXT = re.compile(r"(?:errno|os error)\s*(\d+)", re.IGNORECASE)
+_PATH_IN_TEXT = re.compile(r"'(/[^']+)'|(?<=: )(/\S+)$")
+_OUTPUT_HINTS = {
+    errno.ENOSPC: "free some space or choose another --out-dir",
+    errno.EDQUOT: "free some space or choose another --out-dir",
+    errno.EROFS: "choose a writable --out-dir",
+    errno.EACCES: "check the permissions or choose another --out-dir",
+    errno.EPERM: "check the permissions or choose another --out-dir",
+}
+
+
+def io_failure(exc: BaseException) -> tuple[int, str | None] | None:
+    """(errno, path or None) when exc, or an exception it was raised from, is an operating-system I/O error.
+
+    Arrow and Polars report some I/O errors only in their message ("... (os error 28)"), so that is read too.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = str(exc)
+        code = getattr(exc, "errno", None) if isinstance(exc, OSError) else None
+        if code is None and (m := _ERRNO_IN_TEXT.search(text)):
+            code = int(m[1])
+        if code is not None:
+            path = getattr(exc, "filename", None)
+            if path is None and (m := _PATH_IN_TEXT.search(text)):
+                path = m[1] or m[2]
+            return code, str(path) if path is not None else None
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _failure(exc: Exception, raw_dir: Path, out_dir: Path, latest: str | None) -> typer.Exit:
+    """One line for an unexpected failure, with the exit code its kind gets."""
+    found = io_failure(exc)
+    if found is None:
+        traceback.print_exception(exc, file=err.file)
+        return _fail(ExitCode.INTERNAL_ERROR, "error", f"{_one_line(exc)} (unexpected; the traceback is above)")
+    code, path = found
+    cause = os.strerror(code).lower()
+    where = Path(path) if path else out_dir
+    if _inside(where, raw_dir):
+        return _fail(ExitCode.UNUSABLE_INPUT, "error", f"cannot read input {where}: {cause}")
+    unchanged = f"latest still names {latest}" if latest else "nothing was published"
+    hint = _OUTPUT_HINTS.get(code, "see the path above")
+    return _fail(ExitCode.OUTPUT_ERROR, "error", f"cannot write {where}: {cause} ({unchanged}; {hint})")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "no details"
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
+# Prefect's temporary API picks a random port in 8000-8999, checks it is free, then starts a server there. Two
+# runs starting at once could pick the same port: the loser's server failed to bind ("address already in use")
+# while its health check reached the winner's server, so it ran against an API that vanished when the other
+# run ended, and failed after publishing. Starting the server ourselves, one run at a time on this machine,
+# makes the free-port check and the bind happen with no other papers run in between.
+PREFECT_START_TIMEOUT_S = 120.0
+
+
+def _start_prefect_api() -> None:
+    """Start Prefect's temporary local API now, serialised across runs (a no-op when a server is configured)."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+    if PREFECT_API_URL.value():
+        return
+    timeout = max(PREFECT_START_TIMEOUT_S, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    with _machine_lock(Path(tempfile.gettempdir()) / f"papers-prefect-start-{os.getuid()}.lock", timeout):
+        # The instance Prefect itself uses when no API URL is set: its later calls find it running.
+        SubprocessASGIServer().start(timeout=int(timeout))
+
+
+@contextmanager
+def _machine_lock(path: Path, timeout_s: float) -> Iterator[None]:
+    """An exclusive lock shared by every papers process of this user on this machine (released on exit)."""
+    try:
+        fh = path.open("a")
+    except OSError:  # no writable temporary directory: start unserialised, as Prefect would
+        yield
+        return
+    with fh:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    break  # a stuck start elsewhere must not stop this run; Prefect's own retries remain
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @app.command()
@@ -169,7 +343,8 @@ def diff(
     import polars as pl
 
     old, new = (pl.read_parquet(dataset_dir / v / "papers.parquet") for v in (va, vb))
-    result = papers_diff(old, new)
+    old_app, new_app = (pl.read_parquet(dataset_dir / v / "appearances.parquet") for v in (va, vb))
+    result = papers_diff(old, new, old_app, new_app)
     if as_json:
         print(json.dumps({"from": va, "to": vb, **result}, indent=2, default=str))
         return

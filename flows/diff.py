@@ -1,9 +1,12 @@
-"""Diff: what changed between two versions' papers tables (added, removed, re-identified, changed fields).
+"""Diff: what changed between two versions (papers added, removed, re-identified; fields and appearances changed).
 
 Pure Polars; no I/O. A paper whose old id appears in a new paper's `aliases` is re-identified, not removed + added.
+Also here: which inputs explain the papers a new version would remove (`removals`), for the removal gate.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -21,6 +24,16 @@ COMPARED = (
     "flags",
 )
 
+# Per paper, what its sightings say, compared as sets: a digest date moved by a year (the file time changed) or
+# a sighting that now comes from another file is a change even when every paper field is equal. Sets, so that
+# one more sighting in a known file changes `digest_dates` only, not every field by its multiplicity.
+APPEARANCE_FIELDS = {
+    "digest_dates": "digest_date",
+    "digest_date_sources": "digest_date_source",
+    "sources": "source_path",
+    "source_formats": "source_format",
+    "sections": "section",
+}
 
 def comparable(papers: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """paper_id, aliases and a digest of each compared column (null stays null): what a diff needs to compare.
@@ -33,8 +46,16 @@ def comparable(papers: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     return papers.lazy().select("paper_id", *(["aliases"] if "aliases" in names else []), *digests).collect()
 
 
-def papers_diff(old: pl.DataFrame | pl.LazyFrame, new: pl.DataFrame | pl.LazyFrame) -> dict:
+def papers_diff(
+    old: pl.DataFrame | pl.LazyFrame,
+    new: pl.DataFrame | pl.LazyFrame,
+    old_appearances: pl.DataFrame | pl.LazyFrame | None = None,
+    new_appearances: pl.DataFrame | pl.LazyFrame | None = None,
+) -> dict:
     """Added / removed / re-identified / changed paper ids, with the changed fields per paper.
+
+    Given both versions' appearances, a paper whose sightings changed (APPEARANCE_FIELDS: digest dates, their
+    source, the files and formats it was seen in) is changed too, and the summary counts appearance rows.
 
     >>> papers_diff(old, new)["summary"]  # {"added": 3, "removed": 0, "reidentified": 0, "changed": 1, ...}
     """
@@ -61,6 +82,14 @@ def papers_diff(old: pl.DataFrame | pl.LazyFrame, new: pl.DataFrame | pl.LazyFra
     both = old_keyed.select("paper_id", *cols).join(
         new.select("paper_id", *cols), on="paper_id", how="inner", suffix="_new"
     )
+    if old_appearances is not None and new_appearances is not None:
+        renamed = old_appearances.lazy().join(reidentified.lazy(), on="paper_id", how="left").with_columns(
+            pl.coalesce("new_id", "paper_id").alias("paper_id")
+        )
+        both = both.join(_sightings(renamed), on="paper_id", how="left").join(
+            _sightings(new_appearances), on="paper_id", how="left", suffix="_new"
+        )
+        cols += list(APPEARANCE_FIELDS)
     changed_flags = [(~pl.col(c).eq_missing(pl.col(f"{c}_new"))).alias(c) for c in cols]
     changes = both.select("paper_id", *changed_flags)
     changed = (
@@ -72,15 +101,18 @@ def papers_diff(old: pl.DataFrame | pl.LazyFrame, new: pl.DataFrame | pl.LazyFra
         .sort("paper_id")
     )
     field_counts = {c: int(changes[c].sum()) for c in cols if changes.height and changes[c].sum()}
+    summary = {
+        "added": added.height,
+        "removed": removed.height,
+        "reidentified": reidentified.height,
+        "changed": changed.height,
+        "unchanged": both.height - changed.height,
+        "changed_fields": field_counts,
+    }
+    if old_appearances is not None and new_appearances is not None:
+        summary["appearances"] = {"old": _rows(old_appearances), "new": _rows(new_appearances)}
     return {
-        "summary": {
-            "added": added.height,
-            "removed": removed.height,
-            "reidentified": reidentified.height,
-            "changed": changed.height,
-            "unchanged": both.height - changed.height,
-            "changed_fields": field_counts,
-        },
+        "summary": summary,
         "added": sorted(added["paper_id"].to_list()),
         "removed": sorted(removed["paper_id"].to_list()),
         "reidentified": [
@@ -88,3 +120,83 @@ def papers_diff(old: pl.DataFrame | pl.LazyFrame, new: pl.DataFrame | pl.LazyFra
         ],
         "changed": [{"paper_id": p, "fields": f} for p, f in zip(changed["paper_id"], changed["fields"].to_list())],
     }
+
+
+def _sightings(appearances: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """One row per paper: each APPEARANCE_FIELDS column as the sorted distinct values over its sightings."""
+    return appearances.lazy().group_by("paper_id").agg(
+        pl.col(column).unique().sort(nulls_last=True).alias(name) for name, column in APPEARANCE_FIELDS.items()
+    ).collect()
+
+
+def _rows(frame: pl.DataFrame | pl.LazyFrame) -> int:
+    return frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect().item()
+
+
+# ---------------------------------------------------------------------------------------------- removals
+
+
+class RemovalsRefused(Exception):
+    """A run would remove papers that the parent version published, and removals were not allowed."""
+
+    def __init__(self, removals: Removals) -> None:
+        super().__init__(removals.message())
+        self.removals = removals
+
+
+@dataclass(frozen=True)
+class Removals:
+    """The papers a new version would drop, and the inputs that explain it (removed or changed since then)."""
+
+    parent: str
+    papers: list[dict]  # {paper_id, title, inputs: [source_path, ...]}
+    inputs: list[dict]  # {path, change: "removed" | "changed" | "unchanged", papers: n}
+
+    def message(self, shown: int = 5) -> str:
+        """One paragraph for the terminal: how many, which inputs, a few titles, and what to do."""
+        why = "; ".join(
+            f"{i['path']} {i['change']} ({i['papers']} paper{'s' if i['papers'] != 1 else ''})" for i in self.inputs
+        )
+        sample = "; ".join(f"{p['paper_id']} {p['title']!r}" for p in self.papers[:shown])
+        more = f" and {len(self.papers) - shown} more" if len(self.papers) > shown else ""
+        return (
+            f"this run would remove {len(self.papers)} paper(s) published in {self.parent}, because inputs "
+            f"changed: {why}. Papers: {sample}{more}. The raw directory is the source of truth: restore the "
+            "inputs, or pass --allow-removals to publish the removal."
+        )
+
+
+def removals(
+    diff: dict,
+    parent: str,
+    parent_papers: pl.DataFrame,
+    parent_appearances: pl.DataFrame,
+    parent_inputs: list[dict],
+    inputs: list[dict],
+) -> Removals | None:
+    """The papers `diff` removes, each with the inputs it was seen in, and what happened to those inputs.
+
+    parent_inputs / inputs are manifest-style lists of {path, sha256}; None when the diff removes nothing.
+    """
+    if not diff["removed"]:
+        return None
+    gone = pl.DataFrame({"paper_id": diff["removed"]}, schema={"paper_id": pl.String})
+    seen = (
+        gone.join(parent_appearances.select("paper_id", "source_path").unique(), on="paper_id", how="left")
+        .group_by("paper_id")
+        .agg(pl.col("source_path").drop_nulls().unique().sort().alias("inputs"))
+        .join(parent_papers.select("paper_id", "title"), on="paper_id", how="left")
+        .sort("paper_id")
+    )
+    now = {i["path"]: i["sha256"] for i in inputs}
+    before = {i["path"]: i["sha256"] for i in parent_inputs}
+    per_input = seen.explode("inputs").drop_nulls("inputs").group_by("inputs").len()
+    affected = []
+    for path, n in sorted(per_input.iter_rows()):
+        change = "removed" if path not in now else "changed" if now[path] != before.get(path) else "unchanged"
+        affected.append({"path": path, "change": change, "papers": n})
+    papers = [
+        {"paper_id": r["paper_id"], "title": r["title"] or "", "inputs": r["inputs"]}
+        for r in seen.iter_rows(named=True)
+    ]
+    return Removals(parent, papers, affected)

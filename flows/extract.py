@@ -19,8 +19,10 @@ from flows.readers.base import (
     Reader,
     decoded_text,
     dump_cut_short,
+    finished,
     looks_binary,
     resolved_digest_date,
+    sniffed_reader,
     whole_file_quarantined,
 )
 from flows.readers.feeds import ArxivFeed
@@ -49,24 +51,39 @@ class UnusableInput(Exception):
 
 
 def parsed_dump(dump: Dump, year: int | None) -> Parsed:
-    """Pick the reader for one dump by sniffing its content and run it; anything unusable is quarantined."""
+    """Pick the reader for one dump by sniffing its content and run it; anything unusable is quarantined.
+
+    Never raises on bad input: a file that cannot be decompressed, a reader that fails on it, or a frame that
+    does not fit the schema quarantines that file with the reason. The reader's output is made safe and held
+    within bounds (readers.base.finished) before it leaves here.
+    """
+    if dump.problem:
+        return whole_file_quarantined(dump, dump.problem, None, dump.problem_location)
     if not dump.data.strip():
         return whole_file_quarantined(dump, "empty file", None)
     if looks_binary(dump.data):
         return whole_file_quarantined(dump, "binary content, not a text dump", dump.data[:200].hex())
-    text, fallback = decoded_text(dump.data)
-    for reader in READERS:
-        if reader.sniff(text):
-            parsed = reader.read(dump, text, year)
-            if fallback:
-                flag = f"decoded_as_{fallback}"
-                parsed = Parsed(
-                    parsed.records.with_columns(pl.col("record_flags").list.concat(pl.lit([flag]))),
-                    parsed.quarantine,
-                    parsed.source_format,
-                )
-            return parsed
-    return whole_file_quarantined(dump, "unrecognised dump format (no reader matched)", text[:RAW_TEXT_LIMIT])
+    stage, reader_name = "decoding", "unknown"
+    try:
+        text, fallback = decoded_text(dump.data)
+        stage = "sniffing"
+        reader = sniffed_reader(READERS, text)
+        if reader is None:
+            reason = "unrecognised dump format (no reader matched)"
+            return whole_file_quarantined(dump, reason, text[:RAW_TEXT_LIMIT])
+        stage, reader_name = "reading", reader.name
+        parsed = reader.read(dump, text, year)
+        stage = "checking its output"
+        parsed = finished(parsed, fallback)
+        if parsed.records.is_empty() and parsed.quarantine.is_empty():
+            # Nothing at all from a non-empty file is a loss unless it is said: the file itself is quarantined.
+            reason = f"no records found ({reader_name} reader)"
+            return whole_file_quarantined(dump, reason, text[:RAW_TEXT_LIMIT], source_format=reader_name)
+        return parsed
+    except Exception as exc:  # noqa: BLE001 - one bad file must never fail the run; the reason is kept
+        reason = f"{reader_name} reader failed while {stage}: {type(exc).__name__}: {exc}"
+        head = dump.data[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
+        return whole_file_quarantined(dump, reason[:500], head, source_format=reader_name)
 
 
 def dump_paths(raw_dir: Path) -> list[Path]:

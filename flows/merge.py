@@ -17,6 +17,7 @@ import polars as pl
 from flows import identity, language, publish
 from flows.extract import UnusableInput
 from flows.prepare import PreparedFile
+from flows.readers.base import bounded_links
 from schemas.tables import APPEARANCES, LINKS, PAPERS, QUARANTINE, empty
 
 
@@ -40,7 +41,8 @@ def merged_candidate(
         .with_columns(pl.col("abstract").is_not_null().alias("has_abstract"))
         .select(pl.exclude(*identity.TEXTS))
     ).collect().lazy()
-    links = identity.links_table(records).collect()
+    # URLs past the sane bound (a data: URI, a page glued to a link) are not published as links.
+    links, _too_long = bounded_links(identity.links_table(records).collect())
     chosen = identity.papers_chosen(records, links.lazy(), parent_ids).collect()
     publish.write_table(candidate, "papers", _papers_by_file(chosen, with_records), PAPERS, row_group_size)
     del chosen

@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import identity, language, publish
 from flows.card import card_plots, dataset_card
-from flows.diff import papers_diff
+from flows.diff import RemovalsRefused, papers_diff, removals
 from flows.extract import UnusableInput
 from flows.fingerprint import run_fingerprint
 from flows.merge import merged_candidate
@@ -40,7 +40,7 @@ from schemas.tables import (
     schema_violations,
 )
 
-__all__ = ["RunResult", "papers_run", "ValidationBlocked", "UnusableInput", "SchemaChangeRefused"]
+__all__ = ["RunResult", "papers_run", "ValidationBlocked", "UnusableInput", "SchemaChangeRefused", "RemovalsRefused"]
 
 
 class SchemaChangeRefused(Exception):
@@ -199,17 +199,19 @@ def papers_run(
     workers: int = 0,
     row_group_size: int = 100_000,
     allow_schema_change: bool = False,
+    allow_removals: bool = False,
     blocking_warnings: list[str] | None = None,
 ) -> RunResult:
     """One run: extract -> clean -> validate -> publish a new version, or report that nothing changed."""
     log = get_run_logger()
     settings = Settings(raw_dir=raw_dir, out_dir=out_dir, year=year, lock_timeout_s=lock_timeout_s,
                         workers=workers, row_group_size=row_group_size,
-                        allow_schema_change=allow_schema_change,
+                        allow_schema_change=allow_schema_change, allow_removals=allow_removals,
                         blocking_warnings=frozenset(blocking_warnings or ()))
     dataset_dir = settings.dataset_dir
     with publish.dataset_lock(dataset_dir, settings.lock_timeout_s):
-        publish.cleared_stale_candidates(dataset_dir)
+        for note in publish.recovered(dataset_dir, settings.cache_dir):
+            log.warning("%s", note)
         stages = Stages()
         with stages.timed("hash_inputs"):
             jobs = list_inputs(settings.raw_dir, settings.files_cache_dir, settings.year)
@@ -255,8 +257,8 @@ def papers_run(
                     "(pass --allow-schema-change to publish anyway)"
                 )
         with stages.timed("validate"):
-            diff = papers_diff(publish.scanned_table(dataset_dir, latest, "papers"), tables["papers"]) if latest else None
             inputs = [p.input_row() for p in prepared]
+            diff = _diff_or_refused(dataset_dir, latest, candidate, tables, inputs, settings.allow_removals)
             context = {"inputs": inputs, "diff": diff["summary"] if diff else None, "parent": latest}
             report = validate_candidate(
                 tables, name, raw_records, {"papers": parent} if parent is not None else None, candidate.path / "report",
@@ -274,6 +276,28 @@ def papers_run(
         _artifact(name, report, counts, diff, path / "report" / "index.html")
         log.info("published %s at %s", name, path)
         return RunResult("published", name, str(path / "report" / "index.html"), counts, stages=stages.as_dict())
+
+
+def _diff_or_refused(
+    dataset_dir: Path, latest: str | None, candidate: publish.Candidate, tables: dict[str, pl.LazyFrame],
+    inputs: list[dict], allow_removals: bool,
+) -> dict | None:
+    """The diff against the parent; raises RemovalsRefused (discarding the candidate) when it drops papers."""
+    if latest is None:
+        return None
+    parent_papers = publish.scanned_table(dataset_dir, latest, "papers")
+    parent_appearances = publish.scanned_table(dataset_dir, latest, "appearances")
+    diff = papers_diff(parent_papers, tables["papers"], parent_appearances, tables["appearances"])
+    if diff["removed"] and not allow_removals:
+        publish.discard(candidate)
+        parent_inputs = publish.read_manifest(dataset_dir, latest)["inputs"]
+        gone = pl.DataFrame({"paper_id": diff["removed"]}, schema={"paper_id": pl.String}).lazy()
+        raise RemovalsRefused(removals(
+            diff, latest, parent_papers.select("paper_id", "title").join(gone, on="paper_id").collect(),
+            parent_appearances.select("paper_id", "source_path").join(gone, on="paper_id").collect(),
+            parent_inputs, inputs,
+        ))
+    return diff
 
 
 def _unchanged(dataset_dir: Path, latest: str, stages: Stages | None = None) -> RunResult:

@@ -2,8 +2,9 @@
 
 Write-audit-publish: tables are written into a hidden candidate directory next to the versions, compared with
 `latest`, validated by the caller, then promoted with one atomic rename; `latest` is replaced atomically after
-that. A crash at any point leaves `latest` naming a complete version. This module owns the filesystem; it
-does not decide what is valid.
+that. A crash at any point leaves `latest` naming a complete version, and the next run (`recovered`) finishes
+or undoes what the crash left: an unnamed complete version is adopted, temporaries are removed. This module owns
+the filesystem; it does not decide what is valid.
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ from schemas.tables import PUBLISHED, conform, empty
 
 LATEST = "latest"
 MANIFEST = "manifest.json"
+REJECTED = "rejected"
 _VERSION = re.compile(r"^v(\d+)$")
+# Temporaries a run leaves only when it dies: hidden candidates and doomed versions (directories), half-written
+# files of _write_atomic (`.latest.<hex>`), and extraction-cache entries being written (`.<key>.<pid>`).
+_TEMP_DIRS = (".candidate-*", ".removing-*")
+_ATOMIC_TEMP = re.compile(r"^\..+\.[0-9a-f]{8}$")
+_CACHE_TEMP = re.compile(r"^\.[0-9a-f]+\.(\d+)$")
 
 
 class PublishBusy(Exception):
@@ -239,14 +246,19 @@ def discard(candidate: Candidate) -> None:
 def set_aside(dataset_dir: Path, candidate: Candidate, label: str) -> Path:
     """Keep a blocked candidate (with its report) under rejected/ for the reviewer; it is never read as data."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    target = dataset_dir / "rejected" / f"{stamp}-{label}"
+    target = dataset_dir / REJECTED / f"{stamp}-{label}"
     target.parent.mkdir(parents=True, exist_ok=True)
     candidate.path.rename(target)
     return target
 
 
 def promoted(dataset_dir: Path, candidate: Candidate, name: str, manifest: dict) -> Path:
-    """Make the candidate version `name`: manifest in, one atomic rename, then `latest` replaced atomically."""
+    """Make the candidate version `name`: manifest in, one atomic rename, then `latest` replaced atomically.
+
+    The manifest gains `files`: the sha256 and size of every file of the version (tables, card, report, plots)
+    except the manifest itself, so a whole version can be verified (see version_problems).
+    """
+    manifest = {**manifest, "files": _file_entries(candidate)}
     _write_atomic(candidate.path / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
     _fsync_tree(candidate.path)
     target = dataset_dir / name
@@ -254,6 +266,46 @@ def promoted(dataset_dir: Path, candidate: Candidate, name: str, manifest: dict)
     _fsync_dir(dataset_dir)
     _write_atomic(dataset_dir / LATEST, name + "\n")
     return target
+
+
+def _file_entries(candidate: Candidate) -> list[dict]:
+    """sha256 and bytes of every file under the candidate but the manifest; staged tables are not hashed twice."""
+    entries = []
+    for path in sorted(p for p in candidate.path.rglob("*") if p.is_file()):
+        rel = path.relative_to(candidate.path).as_posix()
+        if rel == MANIFEST or _ATOMIC_TEMP.match(path.name):
+            continue
+        staged = candidate.outputs.get(rel)
+        digest = staged["sha256"] if staged else sha256_file(path)
+        entries.append({"file": rel, "sha256": digest, "bytes": path.stat().st_size})
+    return entries
+
+
+def version_problems(dataset_dir: Path, name: str) -> list[str]:
+    """What keeps a version directory from being complete and manifest-valid (empty: it is).
+
+    Checks that the manifest parses and names this version, and that every file it lists (`files`, or only the
+    table `outputs` for versions published before `files` existed) is there with its sha256. Files added after
+    publishing (`papers validate` writes report-<time>/) are not the version's and are ignored.
+    """
+    path = dataset_dir / name
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, ValueError) as exc:
+        return [f"no readable {MANIFEST} ({type(exc).__name__})"]
+    if not isinstance(manifest, dict) or manifest.get("version") != name:
+        return [f"{MANIFEST} does not describe {name}"]
+    listed = manifest.get("files") or manifest.get("outputs") or []
+    if not listed:
+        return [f"{MANIFEST} lists no files"]
+    problems = []
+    for entry in listed:
+        file = path / entry["file"]
+        if not file.is_file():
+            problems.append(f"{entry['file']} is missing")
+        elif sha256_file(file) != entry["sha256"]:
+            problems.append(f"{entry['file']} does not match its sha256")
+    return problems
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -267,10 +319,14 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _fsync_tree(root: Path) -> None:
-    for path in sorted(root.rglob("*")):
+    """Flush every file, then every directory from the deepest up, so each entry is durable before its parent."""
+    paths = sorted(root.rglob("*"))
+    for path in paths:
         if path.is_file():
             with path.open("rb") as fh:
                 os.fsync(fh.fileno())
+    for path in sorted((p for p in paths if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        _fsync_dir(path)
     _fsync_dir(root)
 
 
@@ -305,7 +361,101 @@ def pruned_versions(dataset_dir: Path, keep: int) -> list[str]:
 
 def cleared_stale_candidates(dataset_dir: Path) -> list[Path]:
     """Remove candidates left by runs that crashed (only called while holding the lock)."""
-    stale = [p for pattern in (".candidate-*", ".removing-*") for p in dataset_dir.glob(pattern) if p.is_dir()]
+    stale = [p for pattern in _TEMP_DIRS for p in dataset_dir.glob(pattern) if p.is_dir()]
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
     return stale
+
+
+# ---------------------------------------------------------------------------------------------- recovery
+
+
+def recovered(dataset_dir: Path, cache_dir: Path | None = None) -> list[str]:
+    """Finish or undo what an interrupted run left, and say what was done (call while holding the lock).
+
+    Removes every temporary (see removed_stale_temporaries), then deals with an orphan version (orphan_outcome).
+    Returns one sentence per action, for the run's log; empty when there was nothing to do.
+    """
+    notes = []
+    stale = removed_stale_temporaries(dataset_dir, cache_dir)
+    if stale:
+        shown = ", ".join(sorted(p.name for p in stale)[:5]) + (", ..." if len(stale) > 5 else "")
+        notes.append(f"removed {len(stale)} temporary file(s) left by an interrupted run: {shown}")
+    if outcome := orphan_outcome(dataset_dir):
+        notes.append(outcome)
+    return notes
+
+
+def removed_stale_temporaries(dataset_dir: Path, cache_dir: Path | None = None) -> list[Path]:
+    """Remove what runs that died left behind; call while holding the dataset's lock.
+
+    In the dataset directory: hidden candidates, half-removed versions and half-written `latest` files (the lock
+    guarantees no live run owns them). In the per-file cache (`cache_dir/files`): entries still being written
+    under a temporary name `.<key>.<pid>` whose process is gone (a live process may be another run's worker).
+    """
+    stale = [p for pattern in _TEMP_DIRS for p in dataset_dir.glob(pattern) if p.is_dir()]
+    if dataset_dir.is_dir():
+        stale += [p for p in dataset_dir.iterdir() if p.is_file() and _ATOMIC_TEMP.match(p.name)]
+    extract_cache = cache_dir / "files" if cache_dir else None
+    if extract_cache and extract_cache.is_dir():
+        stale += [
+            p for p in extract_cache.iterdir()
+            if (m := _CACHE_TEMP.match(p.name)) and p.is_dir() and not _process_alive(int(m[1]))
+        ]
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    if stale:
+        _fsync_dir(dataset_dir)
+    return stale
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own earlier attempt in this process: nothing of this run is writing yet
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def orphan_outcome(dataset_dir: Path) -> str | None:
+    """Adopt or set aside a version that a run promoted but could not name in `latest`; say which, or None.
+
+    A run that dies between the rename of its candidate to vN and the replacement of `latest` leaves vN whole
+    but unnamed, and the next run would publish the same content again as vN+1. The orphan is the newest
+    version above `latest` whose manifest names `latest` as its parent (a version whose parent differs was
+    left above `latest` on purpose, by rolling `latest` back, and is not touched). If it verifies
+    (version_problems) `latest` is moved to it; otherwise it is moved under rejected/ for a human to look at.
+    """
+    names = version_names(dataset_dir)
+    latest = latest_name(dataset_dir)
+    floor = int(latest[1:]) if latest and _VERSION.match(latest) else 0
+    newer = [n for n in names if int(n[1:]) > floor]
+    if not newer:
+        return None
+    orphan = newer[-1]
+    try:
+        parent = json.loads((dataset_dir / orphan / MANIFEST).read_text()).get("parent", latest)
+    except (OSError, ValueError, AttributeError):
+        parent = latest  # no readable manifest: it cannot have been left on purpose
+    if parent != latest:
+        return None
+    problems = version_problems(dataset_dir, orphan)
+    if not problems:
+        _write_atomic(dataset_dir / LATEST, orphan + "\n")
+        return (
+            f"adopted {orphan}: an interrupted run published it completely but did not update latest "
+            f"(latest was {latest or 'unset'}; every file matches its manifest)"
+        )
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = dataset_dir / REJECTED / f"{stamp}-{orphan}-incomplete"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(dataset_dir / orphan, target)
+    _fsync_dir(dataset_dir)
+    return f"set aside {orphan} to {target} (it is not a complete version: {'; '.join(problems[:3])})"

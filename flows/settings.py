@@ -26,6 +26,7 @@ class Settings(BaseSettings):
         frozenset(), description="warning checks that block publishing, e.g. row_count_drop_vs_parent"
     )
     allow_schema_change: bool = Field(False, description="publish even if a column was removed or retyped")
+    allow_removals: bool = Field(False, description="publish even if papers of the parent version would go")
 
     @property
     def dataset_dir(self) -> Path:

@@ -26,3 +26,17 @@ def seed_raw_dir(tmp_path: Path) -> Path:
     raw.mkdir()
     (raw / SEED.name).write_bytes(SEED.read_bytes())
     return raw
+
+
+def staged_candidate(dataset_dir: Path, tables: dict, row_group_size: int = 1000):
+    """A candidate holding the given tables (Arrow or Polars), written by publish.write_table as a run does."""
+    import polars as pl
+
+    from flows import publish
+
+    candidate = publish.new_candidate(dataset_dir)
+    for name, table in tables.items():
+        frame = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
+        schema = table.schema if not isinstance(table, pl.DataFrame) else frame.to_arrow().schema
+        publish.write_table(candidate, name, [frame], schema, row_group_size)
+    return candidate

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from flows.extract import Dump, dump_cut_short, parsed_dump, resolved_digest_date
@@ -243,3 +245,28 @@ def test_papers_copied_above_the_date_line_are_kept(tmp_path):
     assert parsed.records["title_raw"].to_list() == papers[0::2]
     assert parsed.records["digest_date"].unique().to_list() == [dt.date(2025, 3, 13)]
     assert parsed.quarantine.height == 0
+
+
+def _cut_short_by_the_old_regex(text: str) -> bool:
+    """The original check (quadratic on long lines full of "http://"), kept as the reference behaviour."""
+    import re
+
+    if text.endswith("\n"):
+        return False
+    return not re.search(r"([.!?][\"')\]]?|https?://\S+)$", text.rsplit("\n", 1)[-1].strip())
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab .!?\"')]\n\t:/htps")), max_size=60))
+def test_cut_short_check_agrees_with_the_old_regex(text):
+    assert dump_cut_short(text) is _cut_short_by_the_old_regex(text)
+
+
+@pytest.mark.parametrize(
+    ("data", "binary"),
+    [(b"A title with one stray \x00 NUL\n", False), (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", True),
+     ("UTF-16 text".encode("utf-16-le"), True), (b"plain text\n", False)],
+)
+def test_a_stray_nul_does_not_make_a_text_binary(data, binary):
+    from flows.readers.base import looks_binary
+
+    assert looks_binary(data) is binary

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 
 import polars as pl
 import pyarrow as pa
 import pytest
 
+from conftest import staged_candidate
 from flows import publish
 
 
@@ -130,3 +132,23 @@ def test_the_same_rows_give_the_same_bytes_however_they_arrive(tmp_path):
         assert candidate.outputs["papers.parquet"]["rows"] == 2_500
     assert len(set(written.values())) == 1
     assert pl.read_parquet(tmp_path / "whole" / next((tmp_path / "whole").iterdir()).name / "papers.parquet").equals(rows)
+
+
+def test_promotion_fsyncs_every_file_and_every_directory(tmp_path, monkeypatch):
+    ds = tmp_path / "papers"
+    candidate = _staged(ds, 3)
+    (candidate.path / "report" / "gx").mkdir(parents=True)
+    (candidate.path / "report" / "gx" / "index.html").write_text("<p>docs</p>")
+    (candidate.path / "README.md").write_text("# card\n")
+    synced = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real_fsync(fd)
+
+    staged = {str(p) for p in candidate.path.rglob("*")} | {str(candidate.path), str(candidate.path / "manifest.json")}
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    publish.promoted(ds, candidate, "v1", {"version": "v1", "parent": None, "outputs": []})
+    assert len(staged) == 7 and staged <= set(synced), sorted(staged - set(synced))
+    assert str(ds) in synced  # the rename itself is made durable

@@ -1,0 +1,295 @@
+"""The command line: every failure is one line and an exit code of its own; runs at once do not trip on Prefect.
+
+The fast tests replace the flow with a stand-in that fails the way the real one can; the slow ones run real
+`papers run` processes side by side.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from conftest import staged_candidate
+from flows import cli, pipeline, publish
+from flows.cli import ExitCode, app, io_failure
+from flows.diff import Removals, RemovalsRefused
+
+SEED = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / SEED.name).write_bytes(SEED.read_bytes())
+    return raw, tmp_path / "out"
+
+
+@pytest.fixture
+def flow(monkeypatch):
+    """Replace the flow (and the start of Prefect's API) with a stand-in; returns the calls it received."""
+    calls = []
+
+    def install(behaviour):
+        def fake(**kwargs):
+            calls.append(kwargs)
+            return behaviour(**kwargs)
+
+        monkeypatch.setattr(pipeline, "papers_run", fake)
+        return calls
+
+    monkeypatch.setattr(cli, "_start_prefect_api", lambda: None)
+    return install
+
+
+def _run(raw, out, *extra):
+    return CliRunner().invoke(app, ["run", "--raw-dir", str(raw), "--out-dir", str(out), *extra])
+
+
+def _raises(exc):
+    def behaviour(**kwargs):
+        raise exc
+
+    return behaviour
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "cannot write {out}: no space left on device"),
+        (
+            pl.exceptions.ComputeError("parquet: underlying IO error: No space left on device (os error 28)"),
+            "cannot write {out}: no space left on device",
+        ),
+        (
+            OSError(
+                "Failed to open local file '/x/papers/.candidate-1/papers.parquet'. Detail: [errno 30] "
+                "Read-only file system"
+            ),
+            "cannot write /x/papers/.candidate-1/papers.parquet: read-only file system",
+        ),
+        (
+            PermissionError(errno.EACCES, "Permission denied", "/x/papers/v2"),
+            "cannot write /x/papers/v2: permission",
+        ),
+    ],
+)
+def test_output_errors_are_one_line_with_their_own_exit_code(dirs, flow, exc, expected):
+    raw, out = dirs
+    flow(_raises(exc))
+    result = _run(raw, out)
+    assert result.exit_code == ExitCode.OUTPUT_ERROR == 4, result.output
+    assert expected.format(out=out) in " ".join(result.output.split())
+    assert "nothing was published" in result.output and "Traceback" not in result.output
+
+
+def test_an_unreadable_input_is_an_input_error(dirs, flow):
+    raw, out = dirs
+    flow(_raises(PermissionError(errno.EACCES, "Permission denied", str(raw / "sub"))))
+    result = _run(raw, out)
+    assert result.exit_code == ExitCode.UNUSABLE_INPUT
+    assert f"cannot read input {raw / 'sub'}: permission denied" in result.output
+
+
+def test_missing_raw_dir_is_named_without_starting_anything(tmp_path, flow):
+    calls = flow(_raises(AssertionError("the flow must not start")))
+    result = _run(tmp_path / "nope", tmp_path / "out")
+    assert result.exit_code == ExitCode.UNUSABLE_INPUT and calls == []
+    assert f"raw directory {tmp_path / 'nope'} does not exist" in result.output
+
+
+def test_read_only_output_fails_before_prefect_starts(dirs, flow, monkeypatch):
+    raw, out = dirs
+    calls = flow(_raises(AssertionError("the flow must not start")))
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    result = _run(raw, out)
+    assert result.exit_code == ExitCode.OUTPUT_ERROR and calls == []
+    assert f"cannot write {out / 'papers'}: read-only file system" in result.output
+
+
+def test_a_held_lock_exits_2_at_once(dirs, flow):
+    raw, out = dirs
+    calls = flow(_raises(AssertionError("the flow must not start")))
+    import multiprocessing as mp
+
+    from test_publish import _hold_lock
+
+    ctx = mp.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(out / "papers", ready, release))
+    holder.start()
+    try:
+        assert ready.wait(20)
+        result = _run(raw, out)
+    finally:
+        release.set()
+        holder.join(10)
+    assert result.exit_code == ExitCode.UNUSABLE_INPUT and calls == []
+    assert "another papers run is publishing" in result.output
+
+
+def test_refused_removals_exit_3_and_the_flag_reaches_the_flow(dirs, flow):
+    raw, out = dirs
+    removal = Removals(
+        "v3",
+        [{"paper_id": "arxiv:1", "title": "Gone", "inputs": ["a.txt"]}],
+        [{"path": "a.txt", "change": "removed", "papers": 1}],
+    )
+    calls = flow(_raises(RemovalsRefused(removal)))
+    result = _run(raw, out)
+    assert result.exit_code == ExitCode.REMOVALS_REFUSED == 3
+    assert "would remove 1 paper(s) published in v3" in " ".join(result.output.split())
+    assert calls[0]["allow_removals"] is False
+    _run(raw, out, "--allow-removals")
+    assert calls[1]["allow_removals"] is True
+
+
+def test_an_unexpected_error_is_not_mistaken_for_validation(dirs, flow):
+    raw, out = dirs
+    flow(_raises(RuntimeError("something odd")))
+    result = _run(raw, out)
+    assert result.exit_code == ExitCode.INTERNAL_ERROR == 5
+    assert "RuntimeError: something odd (unexpected; the traceback is above)" in result.output
+
+
+def _publishing_then_failing(**kwargs):
+    dataset_dir = Path(kwargs["out_dir"]) / "papers"
+    with publish.dataset_lock(dataset_dir):
+        candidate = staged_candidate(dataset_dir, {"papers": pa.table({"paper_id": ["a"]})}, 100)
+        outputs = [{"file": f, **o} for f, o in candidate.outputs.items()]
+        publish.promoted(dataset_dir, candidate, "v1", {"version": "v1", "parent": None, "outputs": outputs})
+    raise ConnectionError("[Errno 111] Connection refused (the temporary API went away)")
+
+
+def test_a_run_that_published_exits_0_even_if_prefect_fails_afterwards(dirs, flow):
+    raw, out = dirs
+    flow(_publishing_then_failing)
+    result = _run(raw, out)
+    assert result.exit_code == 0, result.output
+    assert "published v1" in result.output and "after publishing, the run failed" in result.output
+
+
+def test_io_failure_reads_errno_and_path_from_chained_and_textual_errors():
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device", "/d/f")
+        except OSError as inner:
+            raise RuntimeError("task failed") from inner
+    except RuntimeError as outer:
+        assert io_failure(outer) == (errno.ENOSPC, "/d/f")
+    assert io_failure(OSError("Read-only file system (os error 30): /d/x.parquet")) == (
+        errno.EROFS,
+        "/d/x.parquet",
+    )
+    assert io_failure(ValueError("not I/O")) is None
+
+
+def test_diff_reports_changed_appearances(tmp_path):
+    ds = tmp_path / "out" / "papers"
+    papers = pa.table({"paper_id": ["a"], "title": ["A"], "aliases": pa.array([[]], pa.list_(pa.string()))})
+
+    def appearances(day: str) -> pa.Table:
+        return pa.table(
+            {
+                "paper_id": ["a"],
+                "digest_date": pa.array([day], pa.string()).cast(pa.date32()),
+                "digest_date_source": ["header+file_mtime"],
+                "source_format": ["hf_papers_text"],
+                "source_path": ["x.txt"],
+                "section": pa.array([None], pa.string()),
+            }
+        )
+
+    for name, day in (("v1", "2025-03-13"), ("v2", "2024-03-13")):
+        candidate = staged_candidate(ds, {"papers": papers, "appearances": appearances(day)}, 100)
+        outputs = [{"file": f, **o} for f, o in candidate.outputs.items()]
+        publish.promoted(ds, candidate, name, {"version": name, "parent": None, "outputs": outputs})
+    result = CliRunner().invoke(app, ["diff", "v1", "v2", "--out-dir", str(tmp_path / "out"), "--json"])
+    data = json.loads(result.output)
+    assert data["summary"]["changed"] == 1 and data["changed"] == [
+        {"paper_id": "a", "fields": ["digest_dates"]}
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- real runs
+
+
+def _free_port_pair() -> int:
+    """A port p such that p and p+1 are both free now (for a deliberately tiny Prefect port range)."""
+    for port in range(20000, 30000, 2):
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+                return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair")
+
+
+# Runs the real CLI in a real process; PAPERS_TEST_PORT narrows Prefect's temporary-API port range to two ports,
+# so that two runs starting together collide unless their starts are serialised.
+_DRIVER = """
+import os, sys
+from prefect.server.api.server import SubprocessASGIServer
+port = int(os.environ["PAPERS_TEST_PORT"])
+SubprocessASGIServer._port_range = range(port, port + 2)
+from flows.cli import app
+sys.argv = ["papers", *sys.argv[1:]]
+app()
+"""
+
+
+def _papers(args: list[str], port: int | None = None) -> subprocess.Popen:
+    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    env.pop("PREFECT_API_URL", None)
+    if port is None:
+        command = [str(Path(sys.executable).with_name("papers")), *args]
+    else:
+        command = [sys.executable, "-c", _DRIVER, *args]
+        env["PAPERS_TEST_PORT"] = str(port)
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.slow
+def test_two_runs_at_once_both_succeed_even_with_two_ports_to_share(dirs, tmp_path):
+    raw, _ = dirs
+    port = _free_port_pair()
+    procs = [
+        _papers(
+            ["run", "--raw-dir", str(raw), "--out-dir", str(tmp_path / f"out{i}"), "--year", "2025"], port
+        )
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=600)[0] for p in procs]
+    for proc, output in zip(procs, outputs):
+        assert proc.returncode == 0, output[-3000:]
+        assert "published v1" in output
+    for i in range(2):
+        assert publish.latest_name(tmp_path / f"out{i}" / "papers") == "v1"
+
+
+@pytest.mark.slow
+def test_two_runs_at_once_on_one_dataset_publish_once(dirs):
+    raw, out = dirs
+    args = ["run", "--raw-dir", str(raw), "--out-dir", str(out), "--year", "2025", "--wait", "600"]
+    procs = [_papers(args) for _ in range(2)]
+    outputs = [p.communicate(timeout=900)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[-3000:] for o in outputs]
+    assert sorted("published v1" in o for o in outputs) == [False, True]
+    assert sum("unchanged" in o for o in outputs) == 1
+    assert publish.version_names(out / "papers") == ["v1"]
