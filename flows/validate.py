@@ -24,6 +24,7 @@ from schemas.expectations import (
     APPEARANCES_ROWS,
     COLUMN_TYPES,
     EXPECTED_APPEARANCES,
+    IDLESS_UI_LABELS,
     INVISIBLE,
     KEYS_EXIST,
     NOT_MATCH_REGEX,
@@ -450,6 +451,7 @@ def _computed_outcome(
         ),
         QUARANTINE_SHARE: lambda: _quarantine_share(tables[check.table], raw_records, check),
         NOT_MATCH_REGEX: lambda: _not_match_regex(tables[check.table], check),
+        IDLESS_UI_LABELS: lambda: _idless_ui_labels(tables[check.table], check),
     }[check.expectation]
     try:
         success, observed, sample = compute()
@@ -507,6 +509,14 @@ def _not_match_regex(frame: pl.DataFrame, check: Check) -> Computed:
     )
     if nulls := frame.height - values.len():
         observed += f"; {nulls:,} null skipped"
+    return bad.is_empty(), observed, list(dict.fromkeys(_short(v) for v in bad.head(SAMPLE_SIZE)))
+
+
+def _idless_ui_labels(papers: pl.DataFrame, check: Check) -> Computed:
+    column, regex = check.kwargs["column"], check.kwargs["regex"]
+    idless = papers.filter(pl.col("arxiv_id").is_null()).get_column(column).drop_nulls()
+    bad = idless.filter(idless.str.contains(regex))
+    observed = f"{bad.len():,} of {idless.len():,} papers without an arXiv id are titled like a page label"
     return bad.is_empty(), observed, list(dict.fromkeys(_short(v) for v in bad.head(SAMPLE_SIZE)))
 
 
