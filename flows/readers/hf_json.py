@@ -167,6 +167,16 @@ def _listing_instant(item: dict, field: str) -> dt.datetime | None:
     return _instant(item.get(field)) if paper else None
 
 
+def api_records(items: list[dict], dump: Dump, year: int | None) -> list[dict | str]:
+    """Daily-papers API items (as in a JSON response or a page's embedded data) -> record fields or reasons.
+
+    >>> # [{"paper": {"id": "2410.18533", "title": "LOGO ..."}, "publishedAt": "2024-10-25T01:32:39Z"}]
+    >>> # -> [{"arxiv_id": "2410.18533", "digest_date": 2024-10-25, "digest_date_source": "publishedAt", ...}]
+    """
+    listed = _list_days(items)
+    return [HfDailyJson._record(item, dump, year, listed) for item in items]
+
+
 def _list_days(items: list[dict]) -> _ListDays:
     """The day field of the file's API shape: submittedOnDailyAt where any item has it, else (2024 responses,
     which lack it) the items' own publishedAt. Decided per file, because in the newer shape the item's
