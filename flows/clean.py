@@ -560,8 +560,10 @@ def _repairable(values: pl.Series) -> pl.Series:
     # Mojibake is non-ASCII by definition, entities and LaTeX need & \ or $: gate the slow patterns on those.
     mojibake = _matching(values, _non_ascii(values), MOJIBAKE)
     latex = _matching(values, values.str.contains(r"[\\$&]"), f"{_ENTITY}|{_LATEX_FOUND}")
-    # A command name before its braces shows up once a repair removed what stood before it ("\\textbf{x}").
-    return mojibake | latex | _matching(values, values.str.contains("{", literal=True), _COMMAND_BEFORE_BRACE)
+    # A command name before its braces shows up once a repair removed what stood before it ("\\textbf{x}"), and a
+    # tag once a repair made one ("<\\a>" -> "<a>").
+    revealed = _matching(values, values.str.contains("{", literal=True), _COMMAND_BEFORE_BRACE)
+    return mojibake | latex | revealed | _matching(values, values.str.contains("<", literal=True), _HTML_TAG)
 
 
 def _repaired(values: pl.Series) -> pl.Series:
@@ -612,12 +614,18 @@ def _bare_script_text(found: str) -> str:
 
 def _bare_scripts_converted(values: pl.Series) -> pl.Series:
     """Bare ^/_ scripts (Model^2) made Unicode, each distinct one converted once."""
-    found = values.str.extract_all(_BARE_SCRIPT).explode().drop_nulls().unique()
-    if found.is_empty():
-        return values
-    # Longest first: where several start at one position, replace_many(leftmost=True) takes the first listed.
-    found = found.gather(found.str.len_bytes().arg_sort(descending=True)).to_list()
-    return values.str.replace_many(found, [_bare_script_text(f) for f in found], leftmost=True)
+    # Up to three rounds: matches do not overlap, so in "x^2^3" the second script waits for the first.
+    for _ in range(3):
+        found = values.str.extract_all(_BARE_SCRIPT).explode().drop_nulls().unique()
+        converted = [_bare_script_text(f) for f in found.to_list()]
+        if found.is_empty() or converted == found.to_list():
+            break
+        # Longest first: where several start at one position, replace_many(leftmost=True) takes the first listed.
+        order = found.str.len_bytes().arg_sort(descending=True)
+        values = values.str.replace_many(
+            found.gather(order).to_list(), [converted[i] for i in order.to_list()], leftmost=True
+        )
+    return values
 
 
 def _text_rules(values: pl.Series) -> pl.Series:
