@@ -1078,8 +1078,7 @@ def _noticed(texts: pl.Series) -> pl.Series:
             abstract.str.contains(_TEX_CHARACTERS) | abstract.str.contains(_ABSTRACT_RESIDUE_WORDS),
             ABSTRACT_TEX_RESIDUE,
         ),
-        "stripped_latex_repaired": _matching(title_raw, _half_stripped_hint(title_raw), _HALF_STRIPPED)
-        & (title != title_raw),
+        "stripped_latex_repaired": _half_stripped_in(title_raw, title),
         "mojibake_repaired": (_mojibake_in(title_raw) | _mojibake_in(abstract_raw)) & ~mis_decoded,
         "mojibake_suspected": mis_decoded,
         "html_residue": _matching(title, title.str.contains("<", literal=True), _HTML_RESIDUE)
@@ -1106,6 +1105,14 @@ def _noticed(texts: pl.Series) -> pl.Series:
         .to_series()
     )
     return _rows_replaced(given, flagged, merged)
+
+
+def _half_stripped_in(raw: pl.Series, cleaned: pl.Series) -> pl.Series:
+    """Rows whose raw title held half-stripped LaTeX outside its intact LaTeX ($\\Omega_c^0$ is not half-stripped)."""
+    found = (_half_stripped_hint(raw) & cleaned.ne_missing(raw)).fill_null(False)
+    where = found.arg_true()
+    outside = raw.gather(where).str.replace_all(_LATEX_FRAGMENT, " ").str.contains(_HALF_STRIPPED)
+    return found.scatter(where, outside.fill_null(False))
 
 
 def _flags() -> pl.Expr:

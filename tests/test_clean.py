@@ -193,6 +193,16 @@ def test_ordinary_words_survive_the_half_stripped_repairs(words):
     assert titles([words]) == [words]
 
 
+def test_only_half_stripped_titles_are_flagged_as_repaired():
+    # The first title is real (arXiv hep-ex RSS, tests/fixtures/real/feeds): intact LaTeX, not a half-stripped one.
+    raw = raw_records(
+        [r"Observation of excited $\Omega_c^0$ baryons", "ARTcdotV: A Model", r"$\alpha$-Net and Model^2"],
+        [None, None, None],
+    )
+    flags = clean_records(raw.lazy()).collect()["flags"].to_list()
+    assert ["stripped_latex_repaired" in f for f in flags] == [False, True, True]
+
+
 def test_a_title_left_with_residue_is_flagged():
     raw = raw_records(["Unknown^{x y} and mathop{Z} left", "Intact Title"], [None, None])
     flags = clean_records(raw.lazy()).collect()["flags"].to_list()
