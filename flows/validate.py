@@ -513,10 +513,18 @@ def _not_match_regex(frame: pl.DataFrame, check: Check) -> Computed:
 
 
 def _idless_ui_labels(papers: pl.DataFrame, check: Check) -> Computed:
-    column, regex = check.kwargs["column"], check.kwargs["regex"]
-    idless = papers.filter(pl.col("arxiv_id").is_null()).get_column(column).drop_nulls()
-    bad = idless.filter(idless.str.contains(regex))
-    observed = f"{bad.len():,} of {idless.len():,} papers without an arXiv id are titled like a page label"
+    column, regex, max_words = check.kwargs["column"], check.kwargs["regex"], check.kwargs["max_words"]
+    idless = papers.filter(pl.col("arxiv_id").is_null() & pl.col(column).is_not_null())
+    title = pl.col(column)
+    # A known label, or a card's caption: a reader found no id where a paper would have one, no abstract, and a
+    # title of a few words.
+    caption = (
+        pl.col("flags").list.contains("arxiv_id_missing")
+        & pl.col("abstract").is_null()
+        & (title.str.count_matches(r"\S+") <= max_words)
+    )
+    bad = idless.filter(title.str.contains(regex) | caption).get_column(column)
+    observed = f"{bad.len():,} of {idless.height:,} papers without an arXiv id are titled like a page label"
     return bad.is_empty(), observed, list(dict.fromkeys(_short(v) for v in bad.head(SAMPLE_SIZE)))
 
 

@@ -328,10 +328,12 @@ SUITE: tuple[Check, ...] = (
     Check(
         "papers",
         IDLESS_UI_LABELS,
-        {"column": "title", "regex": UI_LABEL_TITLE},
+        {"column": "title", "regex": UI_LABEL_TITLE, "max_words": 3},
         blocking=False,
         description="no paper without an arXiv id is titled like a page label (Upvote, Collections including "
-        "this paper, Similar papers...): such a record is page furniture a reader took for a paper",
+        "this paper, Similar papers...) or is a bare card caption (a reader found no id, no abstract, at most 3 "
+        "words): such a record is "
+        "page furniture a reader took for a paper",
     ),
     Check(
         "papers",

@@ -452,6 +452,23 @@ def test_tex_residue_and_ui_label_titles_warn_with_samples(tmp_path: Path):
     assert "Collections including this paper" in html and "textsc{Foo}-Bench" in html
 
 
+def test_side_content_an_old_reader_took_for_papers_is_caught(tmp_path: Path):
+    """What the HF page reader published before issue 8 from a paper's page: a model and a collection card."""
+    tables = valid_tables()
+    extra = [
+        _paper("title:00000000000000b1", None, "ZetangForward/Llama-3-8B-Instruct-80K-LOGO", 1, abstract=None,
+               flags=["abstract_missing", "arxiv_id_missing"]),
+        _paper("title:00000000000000b2", None, "Long Context", 1, abstract=None,
+               flags=["abstract_missing", "arxiv_id_missing"]),
+    ]
+    tables["papers"] = pl.concat([tables["papers"], _frame("papers", extra)])
+    tables["papers"] = tables["papers"].with_columns(n_appearances=pl.Series([17, 1, 1, 1, 1], dtype=pl.Int32))
+    report = run(tmp_path, tables)
+    (labels,) = [o for o in report.warnings() if o.expectation == "idless_titles_look_like_ui_labels"]
+    # A title-only paper of a format without ids (the seed's GUESS..., no abstract) is not one.
+    assert labels.sample == ["ZetangForward/Llama-3-8B-Instruct-80K-LOGO", "Long Context"]
+
+
 @pytest.mark.parametrize(
     ("title", "label"),
     [
