@@ -125,6 +125,12 @@ def run(
         raise _failure(exc, s.raw_dir, s.out_dir, before) from None
     if timings is not None:
         timings.write_text(json.dumps({"status": result.status, "counts": result.counts, **result.stages}, indent=2))
+    if result.status == "unusable":
+        raise _fail(ExitCode.UNUSABLE_INPUT, "error", result.reason or "no usable input")
+    if result.status == "empty":
+        for line in (result.reason or "").split("; "):
+            console.print(f"{line}: nothing to publish", highlight=False)
+        return
     counts = ", ".join(f"{k} {v:,}" for k, v in result.counts.items())
     if result.status == "unchanged":
         console.print(f"unchanged: inputs give the same content as {result.version} ({counts})", highlight=False)

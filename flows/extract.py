@@ -75,7 +75,7 @@ def parsed_dump(dump: Dump, year: int | None) -> Parsed:
         parsed = reader.read(dump, text, year)
         stage = "checking its output"
         parsed = finished(parsed, fallback)
-        if parsed.records.is_empty() and parsed.quarantine.is_empty():
+        if parsed.records.is_empty() and parsed.quarantine.is_empty() and parsed.announced != 0:
             # Nothing at all from a non-empty file is a loss unless it is said: the file itself is quarantined.
             reason = f"no records found ({reader_name} reader)"
             return whole_file_quarantined(dump, reason, text[:RAW_TEXT_LIMIT], source_format=reader_name)

@@ -216,7 +216,8 @@ def papers_run(
         with stages.timed("hash_inputs"):
             jobs = list_inputs(settings.raw_dir, settings.files_cache_dir, settings.year)
         if not jobs:
-            raise UnusableInput(f"no dump files in {settings.raw_dir}")
+            return RunResult("unusable", publish.latest_name(dataset_dir), None,
+                             reason=f"no dump files in {settings.raw_dir}")
         run_print = run_fingerprint([(j.rel_path, j.sha256) for j in jobs], settings.year)
         latest = publish.latest_name(dataset_dir)
         days = {j.rel_path: j.mtime_day for j in jobs}
@@ -231,6 +232,8 @@ def papers_run(
         raw_records = sum(p.records + p.quarantined for p in prepared)
         log.info("prepared %d files (%d from the cache): %d records, %d quarantined", len(prepared),
                  sum(p.cached for p in prepared), sum(p.records for p in prepared), sum(p.quarantined for p in prepared))
+        if not any(p.records for p in prepared):
+            return _nothing_to_publish(prepared, latest, stages)
         parent = publish.parent_view(dataset_dir, latest) if latest else None
         with stages.timed("merge"):
             candidate = write_candidate(
@@ -298,6 +301,22 @@ def _diff_or_refused(
             parent_inputs, inputs,
         ))
     return diff
+
+
+def _nothing_to_publish(prepared: list[PreparedFile], latest: str | None, stages: Stages) -> RunResult:
+    """No input holds a record: say why per file, without a traceback (returned, not raised, for that reason).
+
+    Inputs that announce no entries at all (a weekend feed) are a quiet day ("empty"); anything else quarantined
+    whole makes the directory unusable.
+    """
+    counts = {"raw_records": sum(p.quarantined for p in prepared), "quarantined": sum(p.quarantined for p in prepared)}
+    if not any(p.quarantined for p in prepared):
+        said = "; ".join(f"{p.path}: {p.format} holds no entries" for p in prepared)
+        return RunResult("empty", latest, None, counts, reason=said, stages=stages.as_dict())
+    reasons = pl.scan_parquet([p.quarantine_path for p in prepared]).select("source_path", "reason").unique(
+        maintain_order=True).collect()
+    said = "; ".join(f"{path}: {reason}" for path, reason in reasons.iter_rows())
+    return RunResult("unusable", latest, None, counts, reason=f"no usable records ({said})", stages=stages.as_dict())
 
 
 def _unchanged(dataset_dir: Path, latest: str, stages: Stages | None = None) -> RunResult:

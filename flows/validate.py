@@ -25,6 +25,7 @@ from schemas.expectations import (
     APPEARANCES_ROWS,
     COLUMN_TYPES,
     EXPECTED_APPEARANCES,
+    IDLESS_UI_LABELS,
     INVISIBLE,
     KEYS_EXIST,
     NOT_MATCH_REGEX,
@@ -467,6 +468,7 @@ def _computed_outcome(
         ),
         QUARANTINE_SHARE: lambda: _quarantine_share(tables[check.table], raw_records, check),
         NOT_MATCH_REGEX: lambda: _not_match_regex(tables[check.table], check),
+        IDLESS_UI_LABELS: lambda: _idless_ui_labels(tables[check.table], check),
     }[check.expectation]
     try:
         success, observed, sample = compute()
@@ -527,6 +529,27 @@ def _not_match_regex(frame: pl.DataFrame | pl.LazyFrame, check: Check) -> Comput
     )
     if nulls := _height(frame) - values.item():
         observed += f"; {nulls:,} null skipped"
+    return bad.is_empty(), observed, list(dict.fromkeys(_short(v) for v in bad.head(SAMPLE_SIZE)))
+
+
+def _idless_ui_labels(papers: pl.DataFrame | pl.LazyFrame, check: Check) -> Computed:
+    column, regex, max_words = check.kwargs["column"], check.kwargs["regex"], check.kwargs["max_words"]
+    idless = (
+        papers.lazy()
+        .filter(pl.col("arxiv_id").is_null() & pl.col(column).is_not_null())
+        .select(column, "flags", pl.col("abstract").is_null().alias("no_abstract"))
+        .collect()
+    )
+    title = pl.col(column)
+    # A known label, or a card's caption: a reader found no id where a paper would have one, no abstract, and a
+    # title of a few words.
+    caption = (
+        pl.col("flags").list.contains("arxiv_id_missing")
+        & pl.col("no_abstract")
+        & (title.str.count_matches(r"\S+") <= max_words)
+    )
+    bad = idless.filter(title.str.contains(regex) | caption).get_column(column)
+    observed = f"{bad.len():,} of {idless.height:,} papers without an arXiv id are titled like a page label"
     return bad.is_empty(), observed, list(dict.fromkeys(_short(v) for v in bad.head(SAMPLE_SIZE)))
 
 

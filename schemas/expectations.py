@@ -48,8 +48,11 @@ QUARANTINE_SHARE = "quarantine_share_of_raw_records"
 # GX's ExpectColumnValuesToNotMatchRegex, evaluated by Polars (nulls skipped, pattern searched anywhere): for
 # abstracts, ~1 GB at 1M rows, which GX's pandas engine would copy once per expectation on the papers batch.
 NOT_MATCH_REGEX = "column_values_do_not_match_regex"
+# Papers without an arXiv id whose title is page furniture (a button, a section heading of an HF page).
+IDLESS_UI_LABELS = "idless_titles_look_like_ui_labels"
 COMPUTED = frozenset(
     {
+        IDLESS_UI_LABELS,
         COLUMN_TYPES,
         KEYS_EXIST,
         ROW_COUNT_DROP,
@@ -84,6 +87,44 @@ TITLE_RESIDUE = (
     r"|&[a-zA-Z]+;|&#x?[0-9a-fA-F]+;|</?[a-zA-Z][a-zA-Z0-9]*(?:[ \t\n][^<>]*)?/?>"  # HTML entities and tags
 )
 INVISIBLE = "[\u00a0\u2007\u202f\u200b\u200c\u200d\u2060\ufeff]"
+# TeX that cleaning could not turn into text (warnings; flows/clean.py flags the same rows). Titles, beyond what
+# the blocking TITLE_RESIDUE catches ($, backslash, glued cdot): a brace, a script group, or half-stripped LaTeX
+# the repairs did not recognise (a command name before its braces, a non-word command name such as infty or
+# rightarrow touching no lower-case letter).
+_TEX_FONT_COMMANDS = (
+    "textsc|textbf|textit|texttt|textrm|textsf|emph|mathcal|mathbb|mathbf|mathrm|mathsf|mathit|mathscr|"
+    "mathfrak|boldsymbol|operatorname|frac|tfrac|dfrac|sqrt"
+)
+_TEX_NON_WORDS = (
+    "ldots|infty|rightarrow|leftarrow|leftrightarrow|Rightarrow|Leftarrow|Leftrightarrow|longrightarrow|"
+    "mapsto|leq|geq|neq|otimes|oplus|propto"
+)
+TITLE_TEX_RESIDUE = (
+    r"[{}]|[\^_]\{"
+    rf"|(?:^|[^A-Za-z])(?:{_TEX_FONT_COMMANDS})\{{"
+    rf"|(?:^|[^a-z])(?:{_TEX_NON_WORDS})(?:[^a-z]|$)"
+)
+# Abstracts: a command word, a $...$ span (not a price: no digit right after the closing dollar), a dollar glued
+# to a converted symbol, a script group, or a formatting command's name left as a word.
+ABSTRACT_TEX_RESIDUE = (
+    r"\\[A-Za-z]+"
+    r"|\$[^$\s](?:[^$]*[^$\s])?\$(?:[^0-9]|$)"
+    r"|[^\x00-\x7F]\$(?:[^0-9]|$)|\$[^\x00-\x7F$]"
+    r"|[\^_]\{"
+    rf"|\b(?:{_TEX_FONT_COMMANDS}|newline|linebreak|vspace|hspace|noindent)\b"
+)
+# Labels of Hugging Face paper pages (buttons, section headings, counters) that a scraper may take for a title.
+UI_LABEL_TITLE = (
+    r"(?i)^\s*(?:"
+    r"upvotes?|upvoted|share|copy link|cite|follow|subscribe|sign (?:in|up)|log ?in|submit(?: a paper)?|"
+    r"collections?(?: including this paper)?|add to collection|community|comments?|discussion|"
+    r"similar papers?|related papers?|recommended papers?|librarian bot|"
+    r"(?:models?|datasets?|spaces?) citing this paper|cite arxiv\.org/abs/\S+ in a (?:model|dataset|space)\S*"
+    r"|paper page|daily papers|trending(?: papers)?|papers|abstract|authors?|view (?:pdf|arxiv page)|"
+    r"get trending papers in your email inbox!?|(?:see|show|load|view) (?:all|more)\b.*|new|previous|next|"
+    r"\d[\d,.]*\s*(?:upvotes?|comments?|models?|datasets?|spaces?|collections?|authors?|papers?)"
+    r")\s*$"
+)
 # Python's \s for URLs, spelled out: ASCII controls and space, DEL, the Unicode spaces (NBSP, em space...).
 _SPACE = r"\x00-\x20\x7f" + "\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
 URL = "^https?://[^" + _SPACE + '"<>{}]+$'
@@ -266,6 +307,33 @@ SUITE: tuple[Check, ...] = (
         {"column": "language", "max_shift": 0.10},
         blocking=False,
         description="share of the parent's top language moved by at most 10 points",
+    ),
+    # --- warnings: what cleaning could not fix, listed with samples --------------------------------------------
+    Check(
+        "papers",
+        NOT_MATCH_REGEX,
+        {"column": "title", "regex": TITLE_TEX_RESIDUE},
+        blocking=False,
+        description="no half-stripped LaTeX left in titles (a command name before braces, cdot/infty glued to "
+        "text, a ^{...} group); such papers carry the flag latex_residue_title",
+    ),
+    Check(
+        "papers",
+        NOT_MATCH_REGEX,
+        {"column": "abstract", "regex": ABSTRACT_TEX_RESIDUE},
+        blocking=False,
+        description="no TeX residue in abstracts (a command word, $...$ math, a stray $ next to a converted "
+        "symbol, a formatting command left as a word); such papers carry the flag latex_residue_abstract",
+    ),
+    Check(
+        "papers",
+        IDLESS_UI_LABELS,
+        {"column": "title", "regex": UI_LABEL_TITLE, "max_words": 3},
+        blocking=False,
+        description="no paper without an arXiv id is titled like a page label (Upvote, Collections including "
+        "this paper, Similar papers...) or is a bare card caption (a reader found no id, no abstract, at most 3 "
+        "words): such a record is "
+        "page furniture a reader took for a paper",
     ),
     Check(
         "papers",

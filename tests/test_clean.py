@@ -19,6 +19,7 @@ from flows.clean import (
     clean_records,
     extracted_urls,
     normalized_abstract,
+    normalized_authors,
     normalized_title,
     title_key,
     url_host,
@@ -33,6 +34,17 @@ def _seed_records() -> list[tuple[str, str]]:
     # After a 5-line header (each line followed by a blank), records alternate title / abstract lines.
     lines = [line for line in SEED.read_text(encoding="utf-8").split("\n")[10:] if line.strip()]
     return list(zip(lines[0::2], lines[1::2], strict=True))
+
+
+REAL_LISTING = Path(__file__).resolve().parent / "fixtures" / "real" / "arxiv_listing" / "cs_2026-01-20.txt"
+
+
+@pytest.fixture(scope="module")
+def real_listing() -> pl.DataFrame:
+    from flows.extract import parsed_dump
+    from flows.readers.base import Dump
+
+    return parsed_dump(Dump.load(REAL_LISTING, REAL_LISTING.parent), None).records
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +101,7 @@ TITLES = [
         "A Simple Approach: Textbooks for Mathematical Reasoning",
         "A Simple Approach: Textbooks for Mathematical Reasoning",
     ),
-    ("Simple 10times faster", "Simple 10times faster"),
+    ("Simple 10times faster", "Simple 10× faster"),  # issue 8: a name glued to a digit is a lost \times
     (
         "GUESS:GradUally Enriching SyntheSis for Text-Driven Human Motion Generation",
         "GUESS: GradUally Enriching SyntheSis for Text-Driven Human Motion Generation",
@@ -145,6 +157,58 @@ def test_title_words_that_contain_command_names_survive():
     assert cleaned.split() == words
 
 
+# Half-stripped LaTeX is a family (issue 8): names glued to words or left before braces, bare ^/_ scripts.
+HALF_STRIPPED_TITLES = [
+    ("LLMrightarrowSQL: Text to Queries", "LLM→SQL: Text to Queries"),
+    ("Scaling Context to infty Tokens", "Scaling Context to ∞ Tokens"),
+    ("A 4times Faster Decoder", "A 4× Faster Decoder"),
+    ("GPTalpha Agents", "GPTα Agents"),
+    ("XDeltaY Models", "XΔY Models"),
+    ("pi_0: A Vision-Language-Action Flow Model", "π₀: A Vision-Language-Action Flow Model"),
+    ("Self-Refine^2: Better Loops", "Self-Refine²: Better Loops"),
+    ("Model^2 and Model^{10}", "Model² and Model¹⁰"),
+    ("X^{3}Net: Cubed Attention", "X³Net: Cubed Attention"),
+    ("H_2O Molecules and x_{12}", "H₂O Molecules and x₁₂"),
+    ("textsc{Foo}-Bench: Evaluating Agents", "Foo-Bench: Evaluating Agents"),
+    ("emph{Really} Fast and textbf{Bold}", "Really Fast and Bold"),
+    ("mathcal{L}-Regularised Training", "ℒ-Regularised Training"),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), HALF_STRIPPED_TITLES)
+def test_half_stripped_latex_in_titles_is_repaired(raw, expected):
+    assert titles([raw]) == [expected]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "anecdotal pessimistic parsimonious Simple Textbooks Mathematical Pessimistic",
+        "infinity alphabet Omegaverse beta-VAE alpha-stable",
+        "Gated DeltaNet and alphaXiv and BetaVAE and Meta AI",  # names, not lost letters
+        "Runtimes of snake_case_2 and model_v2 with 3pm5 Sessions",
+    ],
+)
+def test_ordinary_words_survive_the_half_stripped_repairs(words):
+    assert titles([words]) == [words]
+
+
+def test_only_half_stripped_titles_are_flagged_as_repaired():
+    # The first title is real (arXiv hep-ex RSS, tests/fixtures/real/feeds): intact LaTeX, not a half-stripped one.
+    raw = raw_records(
+        [r"Observation of excited $\Omega_c^0$ baryons", "ARTcdotV: A Model", r"$\alpha$-Net and Model^2"],
+        [None, None, None],
+    )
+    flags = clean_records(raw.lazy()).collect()["flags"].to_list()
+    assert ["stripped_latex_repaired" in f for f in flags] == [False, True, True]
+
+
+def test_a_title_left_with_residue_is_flagged():
+    raw = raw_records(["Unknown^{x y} and mathop{Z} left", "Intact Title"], [None, None])
+    flags = clean_records(raw.lazy()).collect()["flags"].to_list()
+    assert "latex_residue_title" in flags[0] and "latex_residue_title" not in flags[1]
+
+
 # --- abstracts -------------------------------------------------------------------------------------------
 
 ABSTRACTS = [
@@ -189,10 +253,114 @@ ABSTRACTS = [
     (None, None),
 ]
 
+# TeX in real abstracts (issue 8): formatting commands never left as words, math readable with its grouping,
+# no stray dollar, prices untouched. The first rows are real arXiv abstracts (tests/fixtures/real/arxiv_listing).
+TEX_ABSTRACTS = [
+    (
+        r"bounds of order $\tilde{\mathcal{O}}(1/\sqrt{n})$. We further",
+        "bounds of order 𝒪̃(1/√(n)). We further",
+    ),
+    (
+        r"improving previous results by at least a factor of $\frac{\|h^{\star}\|_{\mathsf{sp}}^2}{\varepsilon^2}$.",
+        "improving previous results by at least a factor of (‖h^⋆‖_𝗌𝗉²)/ε².",
+    ),
+    (
+        r"latent HSI $\mathbf{\mathcal{X}} \in⏎\mathbb{R}^{P\times Q \times N}$.This approach",
+        "latent HSI 𝒳 ∈ ℝ^(P× Q × N).This approach",
+    ),
+    (
+        r"closely align with human experts ($\rho \geq⏎.626$). The system evaluates five major policies in under "
+        r"two minutes at approximately \$3.",
+        "closely align with human experts (ρ ≥ .626). The system evaluates five major policies in under two "
+        "minutes at approximately $3.",
+    ),
+    (
+        r"trajectories $\tau^{\Delta,s}$ and prove that existential temporal realisation $\Diamond_{\Delta}$ does",
+        "trajectories τ^(Δ,s) and prove that existential temporal realisation ◇_Δ does",
+    ),
+    (r"reaching \textbf{400 million DOF}; achieving $\mathcal{O}(\text{nnz})$ memory",
+     "reaching 400 million DOF; achieving 𝒪(nnz) memory"),
+    (r"the ratio $\tfrac{a}{b}$ and $\dfrac{1}{2}$", "the ratio a/b and 1/2"),
+    (r"rate $\frac{1}{n+1}$ and $\frac{a+b}{c}$", "rate 1/(n+1) and (a+b)/c"),
+    (r"the $T_{\rm eff}$ of stars and ${\cal L}$ and $\mathcal L$", "the T_eff of stars and ℒ and ℒ"),
+    (r"first part.\newline Second part\linebreak end", "first part. Second part end"),
+    (r"in $O(n\log n)$ time with $e^{-x}$ decay", "in O(n log n) time with e^(-x) decay"),
+    (r"with $ \alpha $ fixed and $ \mathcal{O}(n) $ cost", "with α fixed and 𝒪(n) cost"),
+    (r"a $\sum_{i=1}^n x_i$ sum and $\binom{n}{k}$", "a ∑ᵢ₌₁ⁿ xᵢ sum and C(n,k)"),
+    ("raised $5M and spent ($40) on $3 items", "raised $5M and spent ($40) on $3 items"),
+    ("It costs $10-$20 per day", "It costs $10-$20 per day"),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), TEX_ABSTRACTS)
+def test_tex_in_abstracts_becomes_readable_text(raw, expected):
+    assert abstracts([raw.replace("⏎", "\n")]) == [expected]  # ⏎: the source's hard line break
+
+
+def test_abstract_tex_residue_is_flagged_and_prices_are_not():
+    raw = raw_records(
+        ["A", "B", "C"],
+        ["a group x^{ab} left as it is", "costs $5M and ($40) total", r"fine $\alpha$ text"],
+    )
+    flags = clean_records(raw.lazy()).collect()["flags"].to_list()
+    assert ["latex_residue_abstract" in f for f in flags] == [True, False, False]
+
 
 @pytest.mark.parametrize(("raw", "expected"), ABSTRACTS)
 def test_normalized_abstract(raw, expected):
     assert abstracts([raw]) == [expected]
+
+
+# --- authors ---------------------------------------------------------------------------------------------
+
+
+def authors(lists: list[list[str] | None]) -> list[list[str] | None]:
+    frame = pl.DataFrame({"a": lists}, schema={"a": pl.List(pl.String)})
+    return frame.select(normalized_authors("a")).to_series().to_list()
+
+
+# Every spelling below is from a real arXiv listing (tests/fixtures/real/arxiv_listing/README.md).
+AUTHOR_NAMES = [
+    ([r"Nata\v{s}a Petrovi\'c", r"Gabriel Moy\`a-Alcover"], ["Nataša Petrović", "Gabriel Moyà-Alcover"]),
+    ([r"{\L}ukasz Flis", r"Adrian Gwo\'zdziej"], ["Łukasz Flis", "Adrian Gwoździej"]),
+    ([r"Gon\c{c}alo Marcelino", r"I\~naki Arango"], ["Gonçalo Marcelino", "Iñaki Arango"]),
+    ([r"Oliver Sch\"on", r"Arinbj\"orn Kolbeinsson"], ["Oliver Schön", "Arinbjörn Kolbeinsson"]),
+    ([r"Paul Erd\H{o}s", r"Eduard \v{C}ech", r"Fran\c{c}ois Fleuret"], ["Paul Erdős", "Eduard Čech", "François Fleuret"]),
+    (["Amine Benhalloum", "et al."], ["Amine Benhalloum"]),
+    (["Jay Vakil et al."], ["Jay Vakil"]),
+    (["R. Aaij", "et al. (909 additional authors not shown)"], ["R. Aaij"]),
+    (["Etalon Person", "Al Etal"], ["Etalon Person", "Al Etal"]),
+    (["Plain Name", "  Spaced  Name "], ["Plain Name", "Spaced Name"]),
+    ([], []),
+    (None, None),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), AUTHOR_NAMES)
+def test_author_names_get_the_title_tex_conversion(raw, expected):
+    assert authors([raw]) == [expected]
+
+
+def test_a_truncated_author_list_is_flagged():
+    raw = raw_records(["A", "B"], [None, None], authors=[["R. Aaij", "et al."], ["Robert A. Wilson"]])
+    got = clean_records(raw.lazy()).collect()
+    assert got["authors"].to_list() == [["R. Aaij"], ["Robert A. Wilson"]]
+    assert ["authors_truncated" in f for f in got["flags"].to_list()] == [True, False]
+
+
+def test_real_listing_authors_lose_their_tex(real_listing):
+    raw_names = real_listing["authors"].explode().drop_nulls()
+    cleaned = clean_records(real_listing.lazy()).collect()["authors"].explode().drop_nulls()
+    assert raw_names.str.contains(r"\\").sum() >= 8  # measured on the fixture: 11 names carry TeX
+    assert cleaned.str.contains(r"[\\{}]").sum() == 0
+    assert "et al." not in cleaned.to_list()
+    assert {"Nataša Petrović", "Łukasz Flis", "Gonçalo Marcelino", "Joaquín Polonuer"} <= set(cleaned)
+
+
+def test_real_listing_abstracts_keep_no_tex(real_listing):
+    cleaned = clean_records(real_listing.lazy()).collect()
+    assert cleaned["abstract"].str.contains(r"\\[A-Za-z]|\$[^0-9 ]").sum() == 0
+    assert not any("latex_residue_abstract" in f for f in cleaned["flags"].to_list())
 
 
 # --- title keys ------------------------------------------------------------------------------------------
@@ -447,6 +615,21 @@ def test_seed_cleaning_is_idempotent(seed_clean):
 
 PIECES = [
     r"$\alpha$",
+    # half-stripped LaTeX and TeX in abstracts (issue 8)
+    "cdot",
+    "infty",
+    "alpha",
+    "pi_0",
+    "Model^2",
+    "^{3}",
+    "textsc{",
+    r"\frac{1}{n+1}",
+    r"{\rm eff}",
+    r"\newline",
+    "$5M",
+    "($40)",
+    r"$ \alpha $",
+    "et al.",
     r"\'e",
     r"\textbf{Fast}",
     r"\eg,",
@@ -515,6 +698,13 @@ def test_cleaning_is_idempotent(values):
         normalized_title("title").alias("title"), normalized_abstract("abstract").alias("abstract")
     )
     assert_frame_equal(twice, once)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(texts, max_size=4), min_size=1, max_size=6))
+def test_author_cleaning_is_idempotent(lists):
+    once = authors(lists)
+    assert authors(once) == once
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -199,7 +199,7 @@ CLAIMANTS = {
     "arxiv_listing": {"arxiv_listing", "arxiv_email"},
 }
 ALL_FIXTURES = [SEED] + sorted(
-    p for folder in CLAIMANTS for p in (FIXTURES.parent / folder).iterdir() if p.suffix != ".py"
+    p for folder in CLAIMANTS for p in (FIXTURES.parent / folder).iterdir() if p.is_file() and p.suffix != ".py"
 )
 
 

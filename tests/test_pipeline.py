@@ -325,3 +325,23 @@ def test_same_inputs_give_the_same_bytes_and_unchanged_needs_no_pipeline(tmp_pat
     os.utime(first, (first.stat().st_atime, first.stat().st_mtime - 400 * 86_400))
     touched = runner.invoke(app, ["run", "--raw-dir", str(raw), "--out-dir", str(tmp_path / "a"), "--year", "2025"])
     assert touched.exit_code == 0 and "unchanged" in touched.output
+
+
+def test_a_feed_without_entries_is_a_quiet_day_not_an_error(tmp_path):
+    """A real weekend feed alone: one line naming the file, exit 0, no traceback; beside others: 0 records."""
+    feed = Path(__file__).parent / "fixtures" / "real" / "feeds" / "cs.AI_no_items_2025-09-18.xml"
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(feed, raw / feed.name)
+    result = CliRunner().invoke(app, ["run", "--raw-dir", str(raw), "--out-dir", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert f"{feed.name}: arxiv_feed holds no entries: nothing to publish" in result.output
+    assert "Traceback" not in result.output
+    assert publish.version_names(tmp_path / "out" / "papers") == []
+    seed = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
+    shutil.copy(seed, raw / seed.name)
+    result = CliRunner().invoke(app, ["run", "--raw-dir", str(raw), "--out-dir", str(tmp_path / "out"), "--year", "2025"])
+    assert result.exit_code == 0 and "published v1" in result.output
+    inputs = {i["path"]: i for i in publish.read_manifest(tmp_path / "out" / "papers", "v1")["inputs"]}
+    assert (inputs[feed.name]["format"], inputs[feed.name]["records"], inputs[feed.name]["quarantined"]) == (
+        "arxiv_feed", 0, 0)

@@ -20,12 +20,14 @@ from flows.readers.arxiv_listing import (
     email_messages,
     looks_like_email,
     message_body,
+    truncated_authors,
     unwrapped_abstract,
 )
 from flows.readers.base import Dump, decoded_text
 from schemas.tables import QUARANTINE, RAW_RECORDS, polars_schema
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv_listing"
+REAL = Path(__file__).parent / "fixtures" / "real" / "arxiv_listing" / "cs_2026-01-20.txt"
 SEED = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 UTC = dt.UTC
 PROVENANCE = ["source_path", "source_sha256", "source_format"]
@@ -462,3 +464,88 @@ def test_generated_listing_is_deterministic_and_reads_back_exactly(tmp_path):
     flags = records["record_flags"].explode().value_counts().sort("record_flags").rows()
     assert dict(flags) == {"cross_list": 125, "replaced": 100, "withdrawn": 6}
     assert records.filter(pl.col("record_flags").list.len() == 0).height == 300
+
+
+# ---------------------------------------------------------------------------------------------- real listings (issue 8)
+
+
+def test_real_listing_is_listing_text_with_every_entry():
+    parsed = extract.parsed_dump(Dump.load(REAL, REAL.parent), None)
+    assert parsed.source_format == "arxiv_listing"
+    assert parsed.quarantine.is_empty()
+    assert parsed.records["arxiv_id"].to_list() == [
+        "2601.11620", "2601.13021", "2601.11659", "2601.13969", "2601.11532", "2601.11579", "2601.11702",
+        "2601.13994", "2601.11694", "2601.12023", "2601.13642", "2401.13770",
+    ]
+    assert parsed.records["digest_date"].unique().to_list() == [dt.date(2026, 1, 20)]
+
+
+def test_real_shortened_author_list_has_no_et_al_author_and_says_how_many_are_missing():
+    records = extract.parsed_dump(Dump.load(REAL, REAL.parent), None).records
+    entry = by_id(records, "2601.11659")
+    assert entry["authors"][:2] == ["Aaron Adcock", "Aayushi Srivastava"]
+    assert entry["authors"][-1] == "Amine Benhalloum"
+    assert not any("et al" in name for name in records["authors"].explode().drop_nulls().to_list())
+    assert entry["record_flags"] == ["authors_truncated", "authors_not_shown:1271"]
+    assert by_id(records, "2601.11620")["record_flags"] == []
+
+
+@pytest.mark.parametrize(
+    ("value", "names", "flags"),
+    [
+        ("A. Person, B. Other, et al. (57 additional authors not shown)", ["A. Person", "B. Other"],
+         ["authors_truncated", "authors_not_shown:57"]),
+        ("A. Person, Jay Vakil et al. (1,192 additional authors not shown)", ["A. Person", "Jay Vakil"],
+         ["authors_truncated", "authors_not_shown:1192"]),
+        ("A. Person and B. Other et al.", ["A. Person", "B. Other"], ["authors_truncated"]),
+        ("Al Etal and Ruth Etalon", ["Al Etal", "Ruth Etalon"], []),
+    ],
+)
+def test_truncated_authors(value, names, flags):
+    assert truncated_authors(value) == (names, flags)
+
+
+# What a mail program shows above a message it prints or copies: the listing under a few header lines.
+SHOWN_HEADERS = (
+    "From: send mail ONLY to cs <no-reply@arxiv.org>\n"
+    "Subject: cs daily Subj-class mailing 3b1d 1\n"
+    "Date: Tue, 20 Jan 2026 20:31:07 -0500\n"
+    "To: reader@example.net\n\n"
+)
+
+
+def test_listing_copied_with_shown_mail_headers_is_listing_text(tmp_path):
+    path = tmp_path / "copied.txt"
+    path.write_text(SHOWN_HEADERS + REAL.read_text(encoding="utf-8"), encoding="utf-8")
+    parsed = extract.parsed_dump(Dump.load(path, tmp_path), None)
+    assert parsed.source_format == "arxiv_listing"
+    assert parsed.records.height == 12 and parsed.quarantine.is_empty()
+    assert parsed.records["digest_date_source"].unique().to_list() == ["header"]
+
+
+def test_listing_without_its_received_line_is_dated_by_the_shown_date_header(tmp_path):
+    text = "\n".join(line for line in REAL.read_text(encoding="utf-8").split("\n") if "received from" not in line)
+    path = tmp_path / "copied.txt"
+    path.write_text(SHOWN_HEADERS + text, encoding="utf-8")
+    records = extract.parsed_dump(Dump.load(path, tmp_path), None).records
+    assert records.select("digest_date", "digest_date_source").unique().rows() == [
+        (dt.date(2026, 1, 20), "email_date_header")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("headers", "container"),
+    [
+        (SHOWN_HEADERS, False),
+        ("Received: from mail.example.org by mx.example.net\n" + SHOWN_HEADERS, True),
+        (SHOWN_HEADERS.replace("To:", "MIME-Version: 1.0\nTo:"), True),
+        (SHOWN_HEADERS.replace("To:", "X-Mailer: Thunderbird\nTo:"), True),
+    ],
+)
+def test_mail_container_needs_stored_mail_headers(headers, container, tmp_path):
+    text = headers + REAL.read_text(encoding="utf-8")
+    assert looks_like_email(text) is container
+    path = tmp_path / "dump"
+    path.write_text(text, encoding="utf-8")
+    expected = "arxiv_email" if container else "arxiv_listing"
+    assert extract.parsed_dump(Dump.load(path, tmp_path), None).source_format == expected

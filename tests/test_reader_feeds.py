@@ -300,3 +300,27 @@ def test_sniff_own_fixtures(path):
 )
 def test_sniff_rejects_other_xml(text):
     assert READER.sniff(text) is False
+
+
+# ---------------------------------------------------------------------------------------------- real feeds (issue 8)
+
+REAL = FIXTURES / "real" / "feeds"
+
+
+def test_real_old_rss_shortened_author_list_is_flagged_not_an_author():
+    parsed = read(REAL / "hep-ex_2021-07-08.rdf")
+    assert parsed.records["arxiv_id"].to_list() == ["2107.03419", "2106.00550", "2007.03939"]
+    first = parsed.records.row(0, named=True)
+    assert first["authors"] == ["LHCb collaboration: R. Aaij"]
+    assert first["record_flags"] == ["authors_truncated", "authors_not_shown:909"]
+    assert first["title_raw"].startswith(r"Observation of excited $\Omega_c^0$ baryons")
+    assert parsed.records.row(2, named=True)["authors"][-1] == "Michael Strickland"
+    assert parsed.records.row(2, named=True)["record_flags"] == []
+
+
+def test_real_feed_without_items_is_zero_records_and_nothing_quarantined():
+    from flows.extract import parsed_dump
+
+    path = REAL / "cs.AI_no_items_2025-09-18.xml"
+    parsed = parsed_dump(Dump.load(path, path.parent), None)
+    assert (parsed.source_format, parsed.records.height, parsed.quarantine.height) == ("arxiv_feed", 0, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,56 @@ def test_sniff_own_fixtures(path):
 )
 def test_sniff_rejects_pages_without_paper_links_and_non_html(text):
     assert READER.sniff(text) is False
+
+
+# ---------------------------------------------------------------------------------------------- real page layouts (issue 8)
+
+REAL = FIXTURES / "real" / "hf_html"
+PAPER_PAGE = REAL / "paper_page_2410.18533.html"
+DAILY_PAGE = REAL / "daily_2024-10-25.html"
+LOGO = "LOGO -- Long cOntext aliGnment via efficient preference Optimization"
+
+
+def test_paper_page_is_one_record_of_its_paper_and_none_of_its_side_content():
+    parsed = read(PAPER_PAGE)
+    assert parsed.quarantine.is_empty()
+    # Not the similar paper a comment links, not the model or the collection citing it: the paper itself.
+    assert parsed.records.select("position", "arxiv_id", "title_raw").rows() == [(1, "2410.18533", LOGO)]
+    row = parsed.records.row(0, named=True)
+    assert row["abstract_raw"].startswith("Long-context models(LCMs) have shown great potential")
+    assert row["authors"] == ["Zecheng Tang", "Zechen Sun", "Juntao Li", "Qiaoming Zhu", "Min Zhang"]
+    # Dated by the paper's day on the daily list, not by the <time> of a comment, a model or a collection.
+    assert (row["digest_date"], row["digest_date_source"]) == (dt.date(2024, 10, 25), "submittedOnDailyAt")
+    assert row["published_at"] == dt.datetime(2024, 10, 24, 8, 27, 26, tzinfo=UTC)
+
+
+def test_paper_page_without_its_embedded_data_still_gives_only_the_paper(tmp_path):
+    text = re.sub(r' data-props="[^"]*"', "", PAPER_PAGE.read_text(encoding="utf-8"))
+    path = tmp_path / "paper_2024-10-25.html"
+    path.write_text(text, encoding="utf-8")
+    parsed = read(path)
+    assert parsed.records.select("arxiv_id", "title_raw", "digest_date", "digest_date_source").rows() == [
+        ("2410.18533", LOGO, dt.date(2024, 10, 25), "filename")
+    ]
+    assert parsed.records["abstract_raw"][0].startswith("Long-context models(LCMs)")
+    assert parsed.quarantine.is_empty()
+
+
+def test_daily_page_reads_its_embedded_list_once():
+    parsed = read(DAILY_PAGE)
+    records = parsed.records
+    assert records.select("position", "arxiv_id", "digest_date", "digest_date_source").rows() == [
+        (1, "2410.18533", dt.date(2024, 10, 25), "page_date"),
+        (2, "2410.18745", dt.date(2024, 10, 25), "page_date"),
+    ]
+    assert records["authors"][1].to_list()[0] == "Chenxin An"
+    assert parsed.quarantine.is_empty()
+
+
+def test_daily_page_without_a_day_is_dated_by_its_items(tmp_path):
+    text = DAILY_PAGE.read_text(encoding="utf-8").replace("&quot;dateString&quot;:&quot;2024-10-25&quot;,", "")
+    path = tmp_path / "daily.html"
+    path.write_text(text, encoding="utf-8")
+    assert read(path).records.select("digest_date", "digest_date_source").unique().rows() == [
+        (dt.date(2024, 10, 25), "publishedAt")
+    ]

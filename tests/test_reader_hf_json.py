@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -224,3 +226,49 @@ def test_sniff_own_fixtures(path):
 @pytest.mark.parametrize("text", ['{"not": "a digest"}', "[1, 2, 3]", "", "\x00\x01junk"])
 def test_sniff_rejects_json_that_is_not_hf(text):
     assert READER.sniff(text) is False
+
+
+# ---------------------------------------------------------------------------------------------- real 2024 shape (issue 8)
+
+REAL_2024 = FIXTURES / "real" / "hf_json" / "daily_papers_2024-10-25.json"
+
+
+def test_2024_response_is_dated_by_the_items_publishedAt_not_the_file_time(tmp_path):
+    # The 2024 API shape has no submittedOnDailyAt; each item's own publishedAt is when it joined the daily list.
+    # Copied under a name without a date and with an unrelated file time, the list's day still comes through.
+    path = tmp_path / "daily_papers.json"
+    path.write_bytes(REAL_2024.read_bytes())
+    os.utime(path, (dt.datetime(2026, 12, 3, tzinfo=UTC).timestamp(),) * 2)
+    records = read(path).records
+    assert records.select("arxiv_id", "digest_date", "digest_date_source").rows() == [
+        ("2410.18533", dt.date(2024, 10, 25), "publishedAt"),
+        ("2410.18745", dt.date(2024, 10, 25), "publishedAt"),
+    ]
+    # The paper's publishedAt is arXiv's date: it stays the publication time.
+    assert records["published_at"].to_list() == [
+        dt.datetime(2024, 10, 24, 8, 27, 26, tzinfo=UTC),
+        dt.datetime(2024, 10, 24, 13, 51, 50, tzinfo=UTC),
+    ]
+    assert records["authors"][1].to_list()[:2] == ["Chenxin An", "Jun Zhang"]
+
+
+def test_single_paper_object_is_not_dated_by_its_arxiv_publishedAt(tmp_path):
+    paper = json.loads(REAL_2024.read_text(encoding="utf-8"))[0]["paper"]
+    records = read_text(tmp_path, json.dumps(paper), name="paper_2024-11-02.json").records
+    assert records.select("digest_date", "digest_date_source").row(0) == (dt.date(2024, 11, 2), "filename")
+
+
+def test_an_undated_item_takes_the_lists_day_rather_than_the_file_time(tmp_path):
+    items = json.loads(REAL_2024.read_text(encoding="utf-8"))
+    del items[1]["publishedAt"]
+    records = read_text(tmp_path, json.dumps(items), name="undated.json").records
+    assert records.select("digest_date", "digest_date_source").rows() == [
+        (dt.date(2024, 10, 25), "publishedAt"),
+        (dt.date(2024, 10, 25), "publishedAt+list"),
+    ]
+
+
+def test_submittedOnDailyAt_shape_keeps_the_item_publishedAt_for_what_it_is(tmp_path):
+    # Newer responses repeat the paper's arXiv date as the item's publishedAt: never a digest date there.
+    records = read(OWN / "daily_2025-03-14.json").records
+    assert "publishedAt" not in records["digest_date_source"].to_list()

@@ -428,6 +428,85 @@ def test_null_share_and_language_drift_vs_parent_warn(tmp_path: Path):
     assert shift.observed == "en: 100.0% of papers in the parent, 0.0% now (-100.0 points)"
 
 
+def test_tex_residue_and_ui_label_titles_warn_with_samples(tmp_path: Path):
+    """Issue 8: what cleaning could not fix is counted and listed in the report, without blocking."""
+    tables = valid_tables()
+    extra = [
+        _paper("title:00000000000000a1", None, "Collections including this paper", 1),
+        _paper("title:00000000000000a2", None, "textsc{Foo}-Bench and X^{ab}", 1,
+               abstract=r"We keep \unknown{x} and $x$ here, ℒ$ too; it costs $5M and ($40)."),
+    ]
+    tables["papers"] = pl.concat([tables["papers"], _frame("papers", extra)])
+    tables["papers"] = tables["papers"].with_columns(n_appearances=pl.Series([17, 1, 1, 1, 1], dtype=pl.Int32))
+    report = run(tmp_path, tables)
+    assert report.success is True
+    warnings = {o.description.split(" (")[0]: o for o in report.warnings()}
+    titles = warnings["no half-stripped LaTeX left in titles"]
+    assert titles.sample == ["textsc{Foo}-Bench and X^{ab}"] and titles.observed.startswith("1 of 5")
+    abstracts = warnings["no TeX residue in abstracts"]
+    assert abstracts.sample == [r"We keep \unknown{x} and $x$ here, ℒ$ too; it costs $5M and ($40)."]
+    labels = warnings["no paper without an arXiv id is titled like a page label"]
+    assert labels.sample == ["Collections including this paper"]
+    assert labels.observed == "1 of 3 papers without an arXiv id are titled like a page label"
+    html = (tmp_path / "index.html").read_text()
+    assert "Collections including this paper" in html and "textsc{Foo}-Bench" in html
+
+
+def test_side_content_an_old_reader_took_for_papers_is_caught(tmp_path: Path):
+    """What the HF page reader published before issue 8 from a paper's page: a model and a collection card."""
+    tables = valid_tables()
+    extra = [
+        _paper("title:00000000000000b1", None, "ZetangForward/Llama-3-8B-Instruct-80K-LOGO", 1, abstract=None,
+               flags=["abstract_missing", "arxiv_id_missing"]),
+        _paper("title:00000000000000b2", None, "Long Context", 1, abstract=None,
+               flags=["abstract_missing", "arxiv_id_missing"]),
+    ]
+    tables["papers"] = pl.concat([tables["papers"], _frame("papers", extra)])
+    tables["papers"] = tables["papers"].with_columns(n_appearances=pl.Series([17, 1, 1, 1, 1], dtype=pl.Int32))
+    report = run(tmp_path, tables)
+    (labels,) = [o for o in report.warnings() if o.expectation == "idless_titles_look_like_ui_labels"]
+    # A title-only paper of a format without ids (the seed's GUESS..., no abstract) is not one.
+    assert labels.sample == ["ZetangForward/Llama-3-8B-Instruct-80K-LOGO", "Long Context"]
+
+
+@pytest.mark.parametrize(
+    ("title", "label"),
+    [
+        ("Upvote", True),
+        ("Similar papers", True),
+        ("Models citing this paper", True),
+        ("12 upvotes", True),
+        ("Community", True),
+        ("Collections: A Study of Museum Archives", False),
+        ("Upvote Prediction for Social Media Posts", False),
+        ("GUESS: GradUally Enriching SyntheSis", False),
+    ],
+)
+def test_ui_label_pattern_spares_real_titles(title: str, label: bool):
+    from schemas.expectations import UI_LABEL_TITLE
+
+    assert bool(pl.Series([title]).str.contains(UI_LABEL_TITLE).item()) is label
+
+
+@pytest.mark.parametrize(
+    ("abstract", "residue"),
+    [
+        (r"a \mathcal{L} left", True),
+        ("math $x + y$ left", True),
+        ("a converted ℒ$ with its closing dollar", True),
+        ("a group x^{ab} left", True),
+        ("the word newline left by \\newline", True),
+        ("raised $5M and spent ($40) on $3 items", False),
+        ("It costs $10-$20 per day", False),
+        ("The ℒ-loss and x² are fine", False),
+    ],
+)
+def test_abstract_residue_pattern(abstract: str, residue: bool):
+    from schemas.expectations import ABSTRACT_TEX_RESIDUE
+
+    assert bool(pl.Series([abstract]).str.contains(ABSTRACT_TEX_RESIDUE).item()) is residue
+
+
 def test_quarantine_share_warns(tmp_path: Path):
     tables = valid_tables()
     tables["quarantine"] = _frame("quarantine", tables["quarantine"].to_dicts() * 3)

@@ -23,6 +23,7 @@ from flows.readers.base import (
     records_frame,
     resolved_digest_date,
 )
+from flows.readers.feeds import AUTHORS_NOT_SHOWN, truncation_flags
 from schemas.tables import RAW_RECORDS
 
 # Sniffing looks at the head only: a listing shows its header and first entry within a few KB.
@@ -50,6 +51,7 @@ SUSPENDED_HYPHEN_NEXT = re.compile(r"^(?:and|or|nor|to|&)(?:\s|$)")  # "to-seque
 PARENTHESISED = re.compile(r"\([^()]*\)")
 AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
 
+
 # Mail: an mbox "From " separator line carries a sender and a time ("From x@y Tue Jan  6 20:14:03 2026"), which
 # keeps a plain text whose first line is a title such as "From Pixels to Proteins" from passing for a mailbox.
 MBOX_FROM_LINE = re.compile(rb"^From \S+ [^\n]*\d{1,2}:\d{2}")
@@ -60,6 +62,11 @@ HEADER_LINE = re.compile(r"^(?P<name>[!-9;-~]+):")
 MAIL_HEADERS = frozenset(
     {"received", "from", "subject", "date", "mime-version", "message-id", "return-path", "to", "content-type",
      "delivered-to", "reply-to", "sender", "content-transfer-encoding"}
+)
+# Headers only a stored message carries (a mail program's printed or copied view shows From/To/Subject/Date).
+CONTAINER_HEADERS = frozenset(
+    {"received", "mime-version", "message-id", "return-path", "content-type", "delivered-to",
+     "content-transfer-encoding", "dkim-signature", "arc-seal", "authentication-results", "list-id"}
 )
 
 
@@ -208,6 +215,7 @@ def _entry(block: _Block, position: int, truncated: bool) -> dict | Problem:
         reason = "listing cut off inside an entry, before its title" if truncated else "entry has no Title field"
         return Problem(block.start, reason, raw_text)
 
+    names, not_shown = truncated_authors(fields.get("authors", ""))
     stamp = replaced if replaced is not None else fields.get("date")
     when, size_flags = _stamp(stamp)
     closing = CLOSING_LINE.match(block.lines[-1][1].strip()) if block.closed else None
@@ -218,6 +226,7 @@ def _entry(block: _Block, position: int, truncated: bool) -> dict | Problem:
         "truncated" if truncated else None,
         "unterminated" if not block.closed and not truncated else None,
         "date_unparsed" if stamp and when is None else None,
+        *not_shown,
     ]
     return {
         "position": position,
@@ -227,7 +236,7 @@ def _entry(block: _Block, position: int, truncated: bool) -> dict | Problem:
         "arxiv_version": int(m["version"]) if m["version"] else None,
         "title_raw": fields["title"],
         "abstract_raw": abstract,
-        "authors": author_names(fields.get("authors", "")),
+        "authors": names,
         "categories": fields.get("categories", "").split(),
         # A replacement's date is when the new version came out, not when the paper was published.
         "published_at": when if replaced is None else None,
@@ -286,6 +295,18 @@ def _listing_date(stamp: str) -> dt.date | None:
         return None
 
 
+def truncated_authors(value: str) -> tuple[list[str], list[str]]:
+    """An Authors field -> names without the closing "et al.", and the flags saying how many were not shown.
+
+    >>> truncated_authors("A. Person, B. Other, et al. (57 additional authors not shown)")
+    (['A. Person', 'B. Other'], ['authors_truncated', 'authors_not_shown:57'])
+    """
+    m = AUTHORS_NOT_SHOWN.search(value)
+    if m is None:
+        return author_names(value), []
+    return author_names(value[: m.start()]), truncation_flags(m)
+
+
 def author_names(value: str) -> list[str]:
     """An Authors field (already unwrapped) -> names, affiliations in parentheses removed.
 
@@ -318,14 +339,24 @@ def unwrapped_abstract(lines: list[str]) -> str | None:
 
 
 def looks_like_email(text: str) -> bool:
-    """True for an mbox (`From ` separator line) or an RFC 822 message (header lines at the very top).
+    """True for a mail container: an mbox (`From ` separator line) or an RFC 822 message as a mail program stores
+    it, with transport or MIME headers (Received, Message-ID, MIME-Version, Content-Type...) at the very top.
 
-    >>> looks_like_email("Date: Tue, 06 Jan 2026 20:14:03 -0500\\nFrom: no-reply@arxiv.org\\n\\nbody")
+    >>> looks_like_email("Received: from a by b\\nDate: Tue, 06 Jan 2026 20:14:03 -0500\\n\\nbody")
     True
+
+    A listing copied as text with the few header lines a mail program shows (From, To, Subject, Date) is listing
+    text, not a container: nothing in it is encoded and it has no transport headers.
     """
     head = text.lstrip("\n")[:SNIFF_CHARS]
     if MBOX_FROM_LINE.match(head[:1000].encode("utf-8", "replace")):
         return True
+    names = mail_header_names(head)
+    return names is not None and any(name in CONTAINER_HEADERS or name.startswith("x-") for name in names)
+
+
+def mail_header_names(head: str) -> list[str] | None:
+    """Lower-case names of the header block opening the text, or None when the text does not open with one."""
     names = []
     for line in head.split("\n", 100)[:100]:
         if not line.strip():
@@ -333,9 +364,9 @@ def looks_like_email(text: str) -> bool:
         if line[0] in " \t" and names:  # a folded header continues the previous one
             continue
         if not (m := HEADER_LINE.match(line)):
-            return False
+            return None
         names.append(m["name"].lower())
-    return any(name in MAIL_HEADERS for name in names)
+    return names if any(name in MAIL_HEADERS for name in names) else None
 
 
 def email_messages(data: bytes) -> list[Message]:
@@ -387,6 +418,15 @@ def _message_date(message: Message) -> dt.date | None:
         return None
 
 
+def _shown_mail_date(text: str) -> dt.date | None:
+    """The Date of the mail header lines a copied listing may open with (From/To/Subject/Date), or None."""
+    head = text.lstrip("\n")[:SNIFF_CHARS]
+    if mail_header_names(head) is None:
+        return None
+    header = head.split("\n\n", 1)[0]
+    return _message_date(email.message_from_string(header + "\n\n"))
+
+
 def _sent_by_arxiv(message: Message) -> bool:
     return any("arxiv.org" in str(message.get(h, "")).lower() for h in ("From", "Sender", "Return-Path"))
 
@@ -426,11 +466,12 @@ class ArxivListingText:
 
     def read(self, dump: Dump, text: str, year: int | None) -> Parsed:
         listing = parsed_listing(text)
-        digest = (
-            (listing.digest_date, "header")
-            if listing.digest_date
-            else resolved_digest_date(None, None, None, dump, year)
-        )
+        if listing.digest_date:
+            digest = (listing.digest_date, "header")
+        elif sent := _shown_mail_date(text):
+            digest = (sent, "email_date_header")
+        else:
+            digest = resolved_digest_date(None, None, None, dump, year)
         records = records_frame(_provenanced(listing.entries, dump, self.name, digest))
         quarantine = quarantine_frame(
             [_quarantined(dump, f"line {p.line}", p.reason, p.raw_text) for p in listing.problems]

@@ -84,6 +84,9 @@ class Parsed:
     records: pl.DataFrame
     quarantine: pl.DataFrame
     source_format: str
+    # How many records the input itself announces, when the reader counts them apart from its parser (a feed's
+    # <item>/<entry> elements): 0 makes an empty result legitimate (a weekend feed), not a loss.
+    announced: int | None = None
 
 
 class Reader(Protocol):
@@ -476,7 +479,7 @@ def finished(parsed: Parsed, fallback: str | None = None) -> Parsed:
     records, out_of_bounds = bounded_records(records)
     if out_of_bounds:
         quarantine = pl.concat([quarantine, quarantine_frame(out_of_bounds)])
-    return Parsed(records, quarantine, parsed.source_format)
+    return Parsed(records, quarantine, parsed.source_format, parsed.announced)
 
 
 def conformed(frame: pl.DataFrame, schema: pa.Schema) -> pl.DataFrame:

@@ -39,6 +39,12 @@ OLD_TITLE = re.compile(
 ANNOUNCED = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*(?P<type>[\w-]+)\s*(?:Abstract:\s*)?", re.DOTALL)
 HTML_MARKUP = re.compile(r"</?(?:p|a|br|i|b|em|strong|span|div|sub|sup)\b[^>]*>", re.IGNORECASE)
 AUTHOR_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+")
+# arXiv shortens long author lists: "A. Person, B. Other, et al. (57 additional authors not shown)".
+AUTHORS_NOT_SHOWN = re.compile(
+    r"[\s,]*\bet(?:\.\s*|\s+)al\b\.?\s*(?:\(\s*(?P<n>[\d,]+)\s+(?:additional|more)\s+authors?\s+not\s+shown\s*\)|"
+    r"\([^()]*\))?\s*$",
+    re.IGNORECASE,
+)
 FEED_DATE_TAGS = ("pubDate", "lastBuildDate", "updated", "date")  # channel/feed level, in order of preference
 ITEM_DATE_TAGS = ("pubDate", "published", "date", "updated")
 ITEM_START = re.compile(r"<(?P<tag>(?:[\w.-]+:)?(?:item|entry))(?=[\s>/])[^>]*>")
@@ -126,7 +132,7 @@ class ArxivFeed:
             record, problem = ctx.record(item, position, lines.get(item, 1), feed_date)
             rows += [record] if record else []
             problems += [problem] if problem else []
-        return Parsed(records_frame(rows), quarantine_frame(problems), self.name)
+        return Parsed(records_frame(rows), quarantine_frame(problems), self.name, announced=len(items))
 
     def _read_items_one_by_one(self, ctx: _Context, text: str, error: expat.ExpatError) -> Parsed:
         """Fallback for malformed XML: parse each <item>/<entry> block alone, inside the root's namespaces."""
@@ -258,6 +264,8 @@ class _Context:
         else:
             digest_date, date_source = resolved_digest_date(None, None, None, self.dump, self.year)
 
+        authors, not_shown = _authors(item)
+        flags += not_shown
         categories = [e.get("term") for e in _kids(item, "primary_category")]
         categories += [e.get("term") or "".join(e.itertext()).strip() for e in _kids(item, "category")]
         categories += old["cats"].replace(",", " ").split() if old else []
@@ -274,7 +282,7 @@ class _Context:
             "arxiv_version": version,
             "title_raw": title_raw,
             "abstract_raw": abstract,
-            "authors": _authors(item),
+            "authors": authors,
             "categories": list(dict.fromkeys(c for c in categories if c)),
             "published_at": published,
             "comments": _text(item, "comment") or None,
@@ -408,11 +416,21 @@ def _abstract(description: str | None, announced: re.Match | None) -> str | None
     return text.strip() or None
 
 
-def _authors(item: ET.Element) -> list[str]:
+def truncation_flags(match: re.Match) -> list[str]:
+    """The flags of an author list cut by "et al.": authors_truncated, and authors_not_shown:N when N is given."""
+    shown = match["n"]
+    return ["authors_truncated"] + ([f"authors_not_shown:{int(shown.replace(',', ''))}"] if shown else [])
+
+
+def _authors(item: ET.Element) -> tuple[list[str], list[str]]:
+    """Author names, and the flags of a list arXiv shortened ("..., et al. (909 additional authors not shown)")."""
     names = ["".join(n.itertext()).strip() for a in _kids(item, "author") for n in _kids(a, "name")]
+    flags: list[str] = []
     for creator in _kids(item, "creator"):
         text = "".join(creator.itertext())
         # Old feeds link every author: <a href="...">Jane Doe</a>, <a ...>...</a>
         text = html_text(text) if "<" in text or "&" in text else text
+        if m := AUTHORS_NOT_SHOWN.search(text):
+            text, flags = text[: m.start()], truncation_flags(m)
         names += AUTHOR_SEPARATOR.split(text.strip())
-    return [n for n in (name.strip() for name in names) if n]
+    return [n for n in (name.strip() for name in names) if n], flags

@@ -1,12 +1,17 @@
-"""Reader for a Hugging Face papers page saved as HTML: one record per paper card (title, abstract, arXiv id).
+"""Reader for a Hugging Face papers page saved as HTML: the daily list page or a single paper's page.
 
-Cards are <article> elements (or, on a page without them, headings that link to /papers/<id>); navigation,
-scripts and styles are ignored. Only what the page shows is read: no authors, no links, no JavaScript state.
+Real pages carry their data as JSON in a `data-props` attribute (`data-target="DailyPapers"` on the list page,
+`"PaperContent"`/`"PaperPage"` on a paper's page): where present it is read as the daily-papers API is, and only
+its paper objects (`dailyPapers`, `paper`) become records; comments, upvoters, collections and similar papers never
+do. Without it, a paper's page (its canonical URL is /papers/<id>) gives one record from its <h1> and abstract, and
+a list page one record per card: <article> elements, or headings that link to /papers/<id>. Navigation, scripts
+and styles are ignored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +27,7 @@ from flows.readers.base import (
     resolved_digest_date,
 )
 from flows.readers.feeds import arxiv_id_parts, instant
+from flows.readers.hf_json import api_records
 
 PAPER_HREF = re.compile(
     r"^(?:https?://(?:www\.)?huggingface\.co)?/papers/(?P<id>[^/?#]+)(?:[/?#].*)?$", re.DOTALL
@@ -39,6 +45,9 @@ CLOSES_P = frozenset(
     {"p", "div", "article", "section", "ul", "ol", "table", "header", "footer", "nav", *HEADINGS}
 )
 ABSTRACT_CLASS = re.compile(r"abstract|summary", re.IGNORECASE)
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The site's own title suffix/prefix on a paper page: "Paper page - <title>", "<title> - Hugging Face".
+TITLE_DECORATION = re.compile(r"^\s*Paper page\s*[-–—:]\s*|\s*[-–—|]\s*Hugging Face\s*$", re.IGNORECASE)
 
 
 @dataclass(eq=False)
@@ -129,10 +138,39 @@ class HfPapersHtml:
 
     def read(self, dump: Dump, text: str, year: int | None) -> Parsed:
         tree = _parsed_html(text)
+        base = {"source_path": dump.rel_path, "source_sha256": dump.sha256}
+        if (embedded := _embedded_papers(tree.root)) is not None:
+            return self._embedded(embedded, dump, year, base)
+        if (page := _paper_page(tree.root)) is not None:
+            return self._paper_page(page, dump, year, base)
+        return self._cards(tree, dump, text, year, base)
+
+    def _embedded(self, embedded: _Embedded, dump: Dump, year: int | None, base: dict) -> Parsed:
+        """Records from the page's embedded JSON, read like the daily-papers API (dates, authors, links)."""
+        rows, problems = [], []
+        fields = api_records([item for _, item in embedded.items], dump, year)
+        for position, ((line, item), row) in enumerate(zip(embedded.items, fields, strict=True), start=1):
+            if isinstance(row, str):
+                raw = json.dumps(item, ensure_ascii=False)
+                problems.append({**base, "location": f"line {line}", "reason": row, "raw_text": raw})
+                continue
+            if embedded.day is not None:  # the list page names its day
+                row = {**row, "digest_date": embedded.day, "digest_date_source": "page_date"}
+            rows.append({**base, "source_format": self.name, "position": position, "line": line, **row})
+        return Parsed(records_frame(rows), quarantine_frame(problems), self.name)
+
+    def _paper_page(self, page: _Card, dump: Dump, year: int | None, base: dict) -> Parsed:
+        """The one record of a paper's own page without embedded data: its id, <h1> and abstract."""
+        row = _record(page)
+        digest_date, date_source = resolved_digest_date(None, None, None, dump, year)
+        dated = {"source_format": self.name, "digest_date": digest_date, "digest_date_source": date_source}
+        row = {**base, **dated, "position": 1, "line": page.node.line, **(row or {}), "published_at": None}
+        return Parsed(records_frame([row]), quarantine_frame([]), self.name)
+
+    def _cards(self, tree: _Tree, dump: Dump, text: str, year: int | None, base: dict) -> Parsed:
         cards = _cards(tree.root)
         in_cards = {id(n) for card in cards for n in card.node.walk()}
         digest_date, date_source = _page_date(tree.root, in_cards, dump, year)
-        base = {"source_path": dump.rel_path, "source_sha256": dump.sha256}
         dated = {"source_format": self.name, "digest_date": digest_date, "digest_date_source": date_source}
         complete = bool(re.search(r"</html\s*>", text[-4096:], re.IGNORECASE))
         rows, problems = [], []
@@ -162,6 +200,71 @@ def _parsed_html(text: str) -> _Tree:
         tree.feed(text.replace("<![", "&lt;!["))
         tree.close()
     return tree
+
+
+@dataclass
+class _Embedded:
+    items: list[tuple[int, dict]]  # (line of the element carrying the data, API-shaped item)
+    day: dt.date | None  # the day a daily list page names (its dateString)
+
+
+def _embedded_papers(root: _Node) -> _Embedded | None:
+    """Paper objects from the pages' data-props JSON, or None when the page embeds none.
+
+    >>> # <div data-target="DailyPapers" data-props="{&quot;dailyPapers&quot;:[{&quot;paper&quot;:{...}}]}">
+    >>> # -> _Embedded(items=[(line, {"paper": {...}, ...})], day=None)
+    """
+    items: list[tuple[int, dict]] = []
+    seen: set[str] = set()
+    day = None
+    for node in root.walk():
+        if "data-props" not in node.attrs:
+            continue
+        try:
+            props = json.loads(node.attrs["data-props"])
+        except ValueError:
+            continue
+        if not isinstance(props, dict):
+            continue
+        if isinstance(props.get("dailyPapers"), list):
+            items += [(node.line, item) for item in props["dailyPapers"] if isinstance(item, dict)]
+            named = props.get("date") or props.get("dateString")
+            if isinstance(named, str) and ISO_DAY.match(named) and props.get("periodType", "day") == "day":
+                day = dt.date.fromisoformat(named)
+        # A paper's own page: its "paper" object, once (other components of the page may repeat it).
+        paper = props.get("paper")
+        if isinstance(paper, dict) and isinstance(paper.get("id"), str) and paper["id"] not in seen:
+            seen.add(paper["id"])
+            items.append((node.line, {"paper": paper}))
+    return _Embedded(items, day) if items else None
+
+
+def _paper_page(root: _Node) -> _Card | None:
+    """A single paper's page (canonical URL /papers/<id>) as one card: its id, <h1> title and abstract."""
+    link = None
+    for node in root.walk():
+        url = node.attrs.get("href", "") if node.tag == "link" and "canonical" in node.attrs.get("rel", "") else ""
+        if node.tag == "meta" and node.attrs.get("property") == "og:url":
+            url = node.attrs.get("content", "")
+        if url and _paper_id(_Node("a", {"href": url}, node.line)) is not None:
+            link = _Node("a", {"href": url}, node.line)
+            break
+    if link is None:
+        return None
+    nodes = list(root.walk())
+    heading = next((n for n in nodes if n.tag == "h1" and n.text()), None)
+    if heading is None:
+        title = next((n.attrs.get("content", "") for n in nodes if n.attrs.get("property") == "og:title"), "")
+        heading = _Node("h1", {}, link.line, [TITLE_DECORATION.sub("", title)])
+    # The abstract is the paragraph after the "Abstract" heading; else the page's description.
+    marker = next((i for i, n in enumerate(nodes) if n.tag in HEADINGS and n.text().strip().lower() == "abstract"), None)
+    paragraphs = [next((n for n in nodes[marker + 1 :] if n.tag == "p" and n.text()), None)] if marker else []
+    if not any(paragraphs):
+        described = next(
+            (n.attrs.get("content", "") for n in nodes if n.tag == "meta" and n.attrs.get("name") == "description"), ""
+        )
+        paragraphs = [_Node("p", {"class": "abstract"}, link.line, [described])] if described else []
+    return _Card(heading, heading, [p for p in paragraphs if p is not None], [link])
 
 
 def _cards(root: _Node) -> list[_Card]:

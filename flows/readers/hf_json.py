@@ -1,7 +1,8 @@
 """Reader for Hugging Face daily-papers API responses saved as JSON (FORMATS §2): one record per array item.
 
 Ids stay the text the API sent, never a float; a file cut mid-array keeps its whole items and quarantines the
-rest. Also takes a single item object or a {"papers": [...]} wrapper. Nothing is cleaned: titles and abstracts
+rest. The digest date is the day of the daily list, read where each API shape writes it (submittedOnDailyAt,
+or in 2024 responses the item's own publishedAt), else from a date in the file name. Also takes a single item object or a {"papers": [...]} wrapper. Nothing is cleaned: titles and abstracts
 keep their LaTeX and hard line breaks.
 """
 
@@ -11,6 +12,8 @@ import bisect
 import datetime as dt
 import json
 import re
+from collections import Counter
+from dataclasses import dataclass
 
 from flows.readers.base import Dump, Parsed, quarantine_frame, records_frame, resolved_digest_date
 from flows.readers.feeds import arxiv_id_parts, instant
@@ -54,10 +57,11 @@ class HfDailyJson:
             return bisect.bisect_left(newlines, offset) + 1
 
         items, tail = json_items(text)
+        listed = _list_days([item for _, _, item in items if isinstance(item, dict)])
         rows, problems = [], []
         base = {"source_path": dump.rel_path, "source_sha256": dump.sha256}
         for position, (start, end, item) in enumerate(items, start=1):
-            row = self._record(item, dump, year) if isinstance(item, dict) else "item is not a JSON object"
+            row = self._record(item, dump, year, listed) if isinstance(item, dict) else "item is not a JSON object"
             if isinstance(row, str):
                 problems.append(
                     {**base, "location": f"item {position}", "reason": row, "raw_text": text[start:end]}
@@ -75,7 +79,7 @@ class HfDailyJson:
         return Parsed(records_frame(rows), quarantine_frame(problems), self.name)
 
     @staticmethod
-    def _record(item: dict, dump: Dump, year: int | None) -> dict | str:
+    def _record(item: dict, dump: Dump, year: int | None, listed: _ListDays) -> dict | str:
         """One API item -> RAW_RECORDS fields (without provenance), or the reason it cannot be used."""
         paper = item.get("paper") if isinstance(item.get("paper"), dict) else {}
         flags: list[str] = []
@@ -116,10 +120,12 @@ class HfDailyJson:
             flags.append("withdrawn")
 
         published = _instant(field("publishedAt"))
-        if (daily := _instant(field("submittedOnDailyAt"))) is not None:
-            digest_date, date_source = daily.date(), "submittedOnDailyAt"
-        else:
+        digest_date, date_source = listed.day_of(item)
+        if digest_date is None:
             digest_date, date_source = resolved_digest_date(None, None, None, dump, year)
+            if date_source == "file_mtime" and listed.usual is not None:
+                # The file names no day but its other items do: that is the list's day, not the file time.
+                digest_date, date_source = listed.usual
 
         links = [
             {"url": url.strip(), "kind": kind}
@@ -138,6 +144,52 @@ class HfDailyJson:
             "source_links": links,
             "record_flags": flags,
         }
+
+
+@dataclass(frozen=True)
+class _ListDays:
+    """Where the day of the daily list is written in this file's API shape, and its most common value."""
+
+    field: str | None  # "submittedOnDailyAt" (paper, 2025 shape) or "publishedAt" (item, 2024 shape)
+    usual: tuple[dt.date, str] | None
+
+    def day_of(self, item: dict) -> tuple[dt.date | None, str | None]:
+        when = _listing_instant(item, self.field) if self.field else None
+        return (when.date(), self.field) if when is not None else (None, None)
+
+
+def _listing_instant(item: dict, field: str) -> dt.datetime | None:
+    paper = item.get("paper") if isinstance(item.get("paper"), dict) else {}
+    if field == "submittedOnDailyAt":
+        return _instant(paper.get(field)) or _instant(item.get(field))
+    # 2024 shape: the item's own publishedAt is when it was put on the daily list (the paper's is arXiv's date);
+    # an item without a "paper" object is a paper, and its publishedAt is arXiv's.
+    return _instant(item.get(field)) if paper else None
+
+
+def api_records(items: list[dict], dump: Dump, year: int | None) -> list[dict | str]:
+    """Daily-papers API items (as in a JSON response or a page's embedded data) -> record fields or reasons.
+
+    >>> # [{"paper": {"id": "2410.18533", "title": "LOGO ..."}, "publishedAt": "2024-10-25T01:32:39Z"}]
+    >>> # -> [{"arxiv_id": "2410.18533", "digest_date": 2024-10-25, "digest_date_source": "publishedAt", ...}]
+    """
+    listed = _list_days(items)
+    return [HfDailyJson._record(item, dump, year, listed) for item in items]
+
+
+def _list_days(items: list[dict]) -> _ListDays:
+    """The day field of the file's API shape: submittedOnDailyAt where any item has it, else (2024 responses,
+    which lack it) the items' own publishedAt. Decided per file, because in the newer shape the item's
+    publishedAt repeats the paper's arXiv date.
+
+    >>> # [{"paper": {"id": "2410.17243", "publishedAt": "2024-10-22..."}, "publishedAt": "2024-10-25T00:57:09Z"}]
+    >>> # -> field "publishedAt", days 2024-10-25
+    """
+    for field in ("submittedOnDailyAt", "publishedAt"):
+        days = [when.date() for item in items if (when := _listing_instant(item, field)) is not None]
+        if days:
+            return _ListDays(field, (Counter(days).most_common(1)[0][0], f"{field}+list"))
+    return _ListDays(None, None)
 
 
 def json_items(text: str) -> tuple[list[tuple[int, int, object]], tuple[int, str] | None]:
