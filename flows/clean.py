@@ -1124,6 +1124,7 @@ def clean_records(raw: pl.LazyFrame) -> pl.LazyFrame:
         title=normalized_title("title_raw"),
         abstract=normalized_abstract("abstract_raw"),
         authors=normalized_authors("authors"),
+        authors_raw=pl.col("authors"),
         authors_truncated=authors_truncated("authors"),
         urls=found.map_batches(_links_of, return_dtype=pl.List(LINK)),
     )

@@ -168,8 +168,8 @@ def papers_chosen(records: pl.LazyFrame, links: pl.LazyFrame, parent: pl.DataFra
         )
 
     extras = [
-        first_present(["authors"], pl.col("authors").list.len() > 0, [
-            pl.col("authors").sort_by("source_rank", maintain_order=True).first()
+        first_present(["authors", "authors_raw"], pl.col("authors").list.len() > 0, [
+            pl.col(c).sort_by("source_rank", maintain_order=True).first() for c in ("authors", "authors_raw")
         ]),
         first_present(["categories"], pl.col("categories").list.len() > 0, [
             pl.col("categories").explode().drop_nulls().unique(maintain_order=True)
@@ -194,7 +194,7 @@ def papers_chosen(records: pl.LazyFrame, links: pl.LazyFrame, parent: pl.DataFra
         .join(first_url("project"), on="paper_id", how="left")
         .join(parent_aliases.lazy(), on="paper_id", how="left")
         .with_columns(
-            pl.col("authors").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            pl.col("authors", "authors_raw").fill_null(pl.lit([], dtype=pl.List(pl.String))),
             pl.col("categories").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         )
     )
@@ -225,7 +225,7 @@ def papers_chosen(records: pl.LazyFrame, links: pl.LazyFrame, parent: pl.DataFra
         papers.filter(has_aliases).with_columns(pl.when(flags_off).then(fixed_flags).otherwise("flags"), merged_aliases),
     ])
     return papers.select(
-        "paper_id", "arxiv_id", "title_row", "abstract_row", "authors", "categories", "first_language",
+        "paper_id", "arxiv_id", "title_row", "abstract_row", "authors", "authors_raw", "categories", "first_language",
         "published_at", "comments", "journal_ref", "doi", "first_seen", "last_seen", "n_appearances", "flags",
         "aliases", "code_url", "project_url",
     ).sort("title_row")

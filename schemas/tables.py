@@ -72,6 +72,8 @@ PAPERS = pa.schema(
         _f("n_appearances", pa.int32(), "number of digest sightings (rows in appearances)", False),
         _f("flags", STR_LIST, "what cleaning noticed or could not fully fix", False),
         _f("aliases", STR_LIST, "earlier paper_ids of this paper (kept when identity is refined)", False),
+        _f("authors_raw", STR_LIST, "author names as the source of `authors` wrote them (TeX accents, 'et al.'); "
+           "added after the first versions, so older ones lack it"),
     ]
 )
 

@@ -137,3 +137,12 @@ def test_a_paper_keeps_its_sightings_label_and_only_a_mixed_text_is_detected_aga
     papers = identity.papers_table(records.lazy(), links.lazy(), counting).collect()
     assert seen == ["Mixed Paper. Nous proposons une méthode."]
     assert dict(zip(papers["title"], papers["language"])) == {"Ein Titel": "de", "Mixed Paper": "en"}
+
+
+def test_authors_are_cleaned_and_the_raw_list_is_kept_beside_them():
+    names = ['Jan Schr\\"oder', "Pál Erd\\H{o}s", "et al. (57 additional authors not shown)"]
+    papers, _, _ = tables([raw(authors=names, arxiv_id="2501.00003", source_format="arxiv_listing")])
+    row = papers.row(0, named=True)
+    assert row["authors"] == ["Jan Schröder", "Pál Erdős"]
+    assert row["authors_raw"] == names
+    assert "authors_truncated" in row["flags"]
