@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
-
 from flows.readers.arxiv_listing import ArxivEmail, ArxivListingText
 from flows.readers.base import (
     RAW_TEXT_LIMIT,

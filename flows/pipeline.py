@@ -9,9 +9,9 @@ import contextlib
 import dataclasses
 import datetime as dt
 import resource
+import subprocess
 import time
 from collections.abc import Iterator
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import identity, language, publish
+from flows import identity, publish
 from flows.card import card_plots, dataset_card
 from flows.diff import RemovalsRefused, papers_diff, removals
 from flows.extract import UnusableInput
@@ -30,11 +30,6 @@ from flows.prepare import FileJob, PreparedFile, file_jobs, prepared_files
 from flows.settings import Settings
 from flows.validate import Report, ValidationBlocked, imported_in_background, validate_version
 from schemas.tables import (
-    PUBLISHED,
-    QUARANTINE,
-    RAW_RECORDS,
-    conform,
-    empty,
     fingerprint,
     schema_description,
     schema_violations,

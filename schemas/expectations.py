@@ -111,7 +111,8 @@ ABSTRACT_TEX_RESIDUE = (
     r"|\$[^$\s](?:[^$]*[^$\s])?\$(?:[^0-9]|$)"
     r"|[^\x00-\x7F]\$(?:[^0-9]|$)|\$[^\x00-\x7F$]"
     r"|[\^_]\{"
-    rf"|\b(?:{_TEX_FONT_COMMANDS}|newline|linebreak|vspace|hspace|noindent)\b"
+    # ASCII word boundaries: Unicode ones keep Rust's regex off its fast engine (seconds at a million abstracts).
+    rf"|(?-u:\b)(?:{_TEX_FONT_COMMANDS}|newline|linebreak|vspace|hspace|noindent)(?-u:\b)"
 )
 # Labels of Hugging Face paper pages (buttons, section headings, counters) that a scraper may take for a title.
 UI_LABEL_TITLE = (

@@ -17,9 +17,9 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pytest
+from conftest import staged_candidate
 from typer.testing import CliRunner
 
-from conftest import staged_candidate
 from flows import cli, pipeline, publish
 from flows.cli import ExitCode, app, io_failure
 from flows.diff import Removals, RemovalsRefused

@@ -10,9 +10,9 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from flows.prepare import file_jobs, labelled_records, prepared_files
 from flows.extract import Dump, parsed_dump
 from flows.parallel import mapped
+from flows.prepare import file_jobs, labelled_records, prepared_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

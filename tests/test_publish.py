@@ -10,9 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from conftest import staged_candidate
 from flows import publish
-
 
 _IDS = pa.schema([pa.field("paper_id", pa.string(), nullable=False)])
 
