@@ -114,7 +114,29 @@ def prepared_files(jobs: list[FileJob], workers: int = 0) -> list[PreparedFile]:
     kept = {job: kept_result(job) for job in jobs}
     todo = [job for job in jobs if kept[job] is None]
     fresh = dict(zip(todo, mapped(prepared_file, todo, workers), strict=True))
+    if jobs:
+        removed_outdated(jobs[0].cache_dir)
     return [kept[job] or fresh[job] for job in jobs]
+
+
+def removed_outdated(cache_dir: Path) -> int:
+    """Remove kept results made under other rules (older code): no run of this code can use them again.
+
+    Without this, every change of the code would leave one more copy of the whole history in the cache.
+    """
+    removed = 0
+    for entry in cache_dir.iterdir() if cache_dir.is_dir() else []:
+        meta = entry / "meta.json"
+        if entry.name.startswith(".") or not meta.is_file():
+            continue
+        try:
+            rules = json.loads(meta.read_text()).get("rules")
+        except (OSError, ValueError):
+            rules = None
+        if rules != rules_fingerprint():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def prepared_file(job: FileJob) -> PreparedFile:
@@ -142,6 +164,7 @@ def prepared_file(job: FileJob) -> PreparedFile:
         "records": records.height,
         "quarantined": parsed.quarantine.height,
         "dated_by_file_time": job.mtime_day if by_file_time else None,
+        "rules": rules_fingerprint(),
     }
     entry = job.cache_dir / (job.dated_key if by_file_time else job.key)
     _write_entry(entry, records, parsed.quarantine, meta)

@@ -93,3 +93,16 @@ def test_mapped_keeps_order_in_and_out_of_processes():
     assert list(mapped(_square, [3, 1, 2], workers=2)) == [9, 1, 4]
     assert list(mapped(_square, [3, 1, 2], workers=1)) == [9, 1, 4]
     assert list(mapped(_square, [], workers=2)) == []
+
+
+def test_results_kept_under_other_rules_are_removed(tmp_path, monkeypatch):
+    from flows import prepare
+
+    raw = _raw(tmp_path, "hf_text/basic.txt")
+    cache = tmp_path / "cache"
+    (old,) = _prepare(raw, cache)
+    monkeypatch.setattr(prepare, "rules_fingerprint", lambda: "code after a change")
+    (new,) = _prepare(raw, cache)
+    assert new.cached is False and new.entry != old.entry
+    assert not old.entry.exists() and new.entry.exists()
+    assert [p.name for p in cache.iterdir()] == [new.entry.name]
