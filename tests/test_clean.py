@@ -501,7 +501,7 @@ def test_clean_records_adds_the_cleaned_columns():
         record_flags=[[], ["abstract_missing"], None],
     )
     got = clean_records(raw.lazy()).collect()
-    assert got.columns == [*RAW_RECORDS.names, "title", "abstract", "urls", "title_key", "flags"]
+    assert got.columns == [*RAW_RECORDS.names, "title", "abstract", "authors_raw", "urls", "title_key", "flags"]
     expected = pl.DataFrame(
         {
             "title": ["ART·V: Auto-Regressive Video", "α-Net", "Trailing backslash\\"],
