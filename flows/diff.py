@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from schemas.tables import row_count
+
 # Columns whose change makes a paper "changed"; bookkeeping columns (dates seen, counts) are reported apart.
 COMPARED = (
     "arxiv_id",
@@ -110,7 +112,7 @@ def papers_diff(
         "changed_fields": field_counts,
     }
     if old_appearances is not None and new_appearances is not None:
-        summary["appearances"] = {"old": _rows(old_appearances), "new": _rows(new_appearances)}
+        summary["appearances"] = {"old": row_count(old_appearances), "new": row_count(new_appearances)}
     return {
         "summary": summary,
         "added": sorted(added["paper_id"].to_list()),
@@ -140,9 +142,6 @@ def _sightings(appearances: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         joined = joined.join(frame, on="paper_id", how="full", coalesce=True)
     return joined.collect()
 
-
-def _rows(frame: pl.DataFrame | pl.LazyFrame) -> int:
-    return frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect().item()
 
 
 # ---------------------------------------------------------------------------------------------- removals

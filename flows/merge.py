@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import accumulate
 
-import numpy as np
 import polars as pl
 
 from flows import identity, language, publish
@@ -81,6 +80,6 @@ def _papers_by_file(chosen: pl.DataFrame, files: list[PreparedFile]) -> Iterator
         yield identity.papers_with_texts(part, texts, language.detected_languages)
 
 
-def _file_index(rows: pl.Series, starts: list[int]) -> np.ndarray:
+def _file_index(rows: pl.Series, starts: list[int]) -> pl.Series:
     """Which file each global row number falls in (starts: each file's first row, then the total)."""
-    return np.searchsorted(np.asarray(starts), rows.to_numpy(), side="right") - 1
+    return pl.Series(starts, dtype=pl.Int64).search_sorted(rows.cast(pl.Int64), side="right") - 1

@@ -1,7 +1,7 @@
 """The one way the project runs work in parallel: a function over items, across processes when it pays.
 
-Per-file preparation (extract + clean + language) is the unit of parallel work; nothing below a file starts
-processes of its own. It knows nothing of what the items are.
+Per-file preparation (extract + clean + language) is the unit of parallel work, in processes; hashing the inputs
+runs in threads. Nothing below a file starts processes or threads of its own. It knows nothing of what the items are.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -39,6 +39,12 @@ def mapped(fn: Callable[[T], R], items: Sequence[T], workers: int = 0) -> Iterat
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             yield from pool.map(fn, items)
+
+
+def mapped_in_threads(fn: Callable[[T], R], items: Sequence[T], workers: int = 0) -> list[R]:
+    """fn over items in order, in threads: for work that releases the GIL (hashing, reading files)."""
+    with ThreadPoolExecutor(max(2, worker_count(workers))) as pool:
+        return list(pool.map(fn, items))
 
 
 @contextmanager

@@ -22,7 +22,7 @@ import polars as pl
 from flows import clean, identity, language
 from flows.extract import dump_paths, parsed_dump
 from flows.fingerprint import rules_fingerprint
-from flows.parallel import mapped
+from flows.parallel import mapped, mapped_in_threads
 from flows.readers.base import Dump
 
 __all__ = ["FileJob", "PreparedFile", "file_jobs", "prepared_files"]
@@ -82,9 +82,6 @@ class PreparedFile:
 
 def file_jobs(raw_dir: Path, cache_dir: Path, year: int | None, workers: int = 0) -> list[FileJob]:
     """Every dump under raw_dir as a job, its bytes hashed (in threads: hashlib releases the GIL)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    paths = dump_paths(raw_dir)
 
     def job(path: Path) -> FileJob:
         with path.open("rb") as f:
@@ -92,8 +89,7 @@ def file_jobs(raw_dir: Path, cache_dir: Path, year: int | None, workers: int = 0
         mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc).date().isoformat()
         return FileJob(path, raw_dir, path.relative_to(raw_dir).as_posix(), sha256, mtime, year, cache_dir)
 
-    with ThreadPoolExecutor(max(2, workers or os.cpu_count() or 1)) as pool:
-        return list(pool.map(job, paths))
+    return mapped_in_threads(job, dump_paths(raw_dir), workers)
 
 
 def kept_result(job: FileJob) -> PreparedFile | None:

@@ -36,7 +36,7 @@ from schemas.expectations import (
     TOP_LANGUAGE_SHIFT,
     Check,
 )
-from schemas.tables import PUBLISHED, polars_schema
+from schemas.tables import PUBLISHED, polars_schema, row_count
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -126,8 +126,8 @@ def validate_version(
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     parameters = {
-        EXPECTED_APPEARANCES: raw_records - _height(tables["quarantine"]),
-        APPEARANCES_ROWS: _height(tables["appearances"]),
+        EXPECTED_APPEARANCES: raw_records - row_count(tables["quarantine"]),
+        APPEARANCES_ROWS: row_count(tables["appearances"]),
     }
     gx_checks = [(i, c) for i, c in enumerate(SUITE) if c.is_gx]
     by_index: dict[int, Outcome] = {
@@ -150,7 +150,7 @@ def validate_version(
         report_dir=report_dir,
         data_docs=data_docs,
     )
-    counts = {"raw_records": raw_records, **{name: _height(frame) for name, frame in tables.items()}}
+    counts = {"raw_records": raw_records, **{name: row_count(frame) for name, frame in tables.items()}}
     (report_dir / "results.json").write_text(
         json.dumps(
             {
@@ -330,7 +330,7 @@ def _pandas_batch(frame: pl.DataFrame | pl.LazyFrame, reads: set[str]) -> pd.Dat
     read = frame.lazy().select([c for c in columns if c in reads]).collect()
     data = read.to_arrow().to_pandas(types_mapper=_pandas_dtype, date_as_object=False)
     del read
-    null = pd.arrays.ArrowExtensionArray(pa.nulls(_height(frame)))
+    null = pd.arrays.ArrowExtensionArray(pa.nulls(row_count(frame)))
     return pd.DataFrame({c: data[c] if c in reads else pd.Series(null, copy=False) for c in columns})
 
 
@@ -511,7 +511,7 @@ def _column_types(frame: pl.DataFrame | pl.LazyFrame, table: str) -> Computed:
 def _keys_exist(frame: pl.DataFrame | pl.LazyFrame, papers: pl.DataFrame | pl.LazyFrame, column: str) -> Computed:
     known = papers.lazy().select("paper_id").unique()
     orphans = frame.lazy().select(column).join(known, left_on=column, right_on="paper_id", how="anti").collect()
-    bad, height = orphans.height, _height(frame)
+    bad, height = orphans.height, row_count(frame)
     observed = f"{bad:,} of {height:,} rows point at no paper ({_pct(bad, height)})"
     sample = [_short(v) for v in orphans.get_column(column).unique(maintain_order=True).head(SAMPLE_SIZE)]
     return bad == 0, observed, sample
@@ -527,7 +527,7 @@ def _not_match_regex(frame: pl.DataFrame | pl.LazyFrame, check: Check) -> Comput
     observed = (
         f"{bad.len():,} of {values.item():,} non-null values unexpected ({_pct(bad.len(), values.item())})"
     )
-    if nulls := _height(frame) - values.item():
+    if nulls := row_count(frame) - values.item():
         observed += f"; {nulls:,} null skipped"
     return bad.is_empty(), observed, list(dict.fromkeys(_short(v) for v in bad.head(SAMPLE_SIZE)))
 
@@ -565,7 +565,7 @@ def _not_in_parent(column: str) -> Computed:
 def _row_count_drop(frame: pl.DataFrame, before: pl.DataFrame | None, check: Check) -> Computed:
     if before is None:
         return _no_parent()
-    now, prev = _height(frame), _height(before)
+    now, prev = row_count(frame), row_count(before)
     drop = (prev - now) / prev if prev else 0.0
     return drop <= check.kwargs["max_drop"], f"{now:,} rows vs {prev:,} in the parent ({-drop:+.1%})", []
 
@@ -612,17 +612,12 @@ def _top_share_shift(frame: pl.DataFrame, before: pl.DataFrame | None, check: Ch
 
 
 def _quarantine_share(frame: pl.DataFrame | pl.LazyFrame, raw_records: int, check: Check) -> Computed:
-    height = _height(frame)
+    height = row_count(frame)
     share = height / raw_records if raw_records else 0.0
     observed = f"{height:,} of {raw_records:,} raw records quarantined ({share:.1%})"
     reasons = frame.lazy().select("reason").collect().to_series().value_counts(sort=True, name="n").head(SAMPLE_SIZE)
     sample = [f"{_short(r)} (x{n:,})" for r, n in reasons.iter_rows()]
     return share <= check.kwargs["max_share"], observed, sample
-
-
-def _height(frame: pl.DataFrame | pl.LazyFrame) -> int:
-    """Rows of a table, in memory or lazily scanned (Parquet answers from its metadata)."""
-    return frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect().item()
 
 
 # --- formatting ---------------------------------------------------------------------------------------------

@@ -131,6 +131,11 @@ def empty(schema: pa.Schema) -> pl.DataFrame:
     return pl.DataFrame(schema=polars_schema(schema))
 
 
+def row_count(frame: pl.DataFrame | pl.LazyFrame) -> int:
+    """Rows of a table, in memory or lazily scanned (Parquet answers from its metadata)."""
+    return frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect().item()
+
+
 def conform(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
     """Select and cast the frame's columns into the table's Arrow schema (raises if a column is missing)."""
     return frame.select(schema.names).cast(dict(polars_schema(schema))).to_arrow().cast(schema)
