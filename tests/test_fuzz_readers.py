@@ -328,3 +328,35 @@ def test_every_reader_stays_linear_on_a_long_last_line(tmp_path, source):
         parsed_dump(Dump.load(path, tmp_path), 2025)
 
     assert _ratio(parse, lambda n: n, small=50_000) < 24, f"{source} grows super-linearly"
+
+
+# Tag soup that made the HTML reader quadratic: html.parser rescanning to the end for every unterminated "<!--"
+# (and "<![", "</", "<?"), end tags matched by scanning the whole stack, and the text of nested headings,
+# paragraphs and links read once per level. Each is one card followed by the soup.
+_CARD = '<!DOCTYPE html><html><body><article><h3><a href="/papers/2503.02130">T</a></h3><p>Abstract.</p></article>'
+HTML_WORST_CASES = {
+    "deep_divs_closed": lambda n: "<div>" * (n // 11) + "</div>" * (n // 11),
+    "deep_divs_stray_ends": lambda n: "<div>" * (n // 12) + "</span>" * (n // 12),
+    "nested_headings": lambda n: "<h3>" * (n // 4) + "Mar 13",
+    "nested_paragraphs": lambda n: '<article><h3><a href="/papers/2503.02131">U</a></h3>' + "<p><span>" * (n // 9),
+    "nested_links": lambda n: "<article>" + '<a href="/papers/2503.02131">' * (n // 30),
+    "heading_mode_deep": lambda n: "<div>" * (n // 13) + "<p>x</p>" * (n // 13),
+    "unclosed_styles": lambda n: "<style>" * (n // 7),
+    "unterminated_comments": lambda n: "<!--" * (n // 4),
+    "unterminated_cdata": lambda n: "<![CDATA[" * (n // 9),
+    "unterminated_end_tags": lambda n: "</" * (n // 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HTML_WORST_CASES))
+def test_html_reader_stays_linear_on_tag_soup(tmp_path, case):
+    """100k nested <div>s took 43 s (issue 9); every shape here now costs linear time (8x input, < 24x time)."""
+    make = HTML_WORST_CASES[case]
+
+    def parse(n: int) -> None:
+        path = tmp_path / f"{case}-{n}.html"
+        path.write_text(_CARD + make(n))
+        parsed = parsed_dump(Dump.load(path, tmp_path), 2025)
+        assert parsed.records["arxiv_id"][0] == "2503.02130"
+
+    assert _ratio(parse, lambda n: n, small=40_000) < 24, f"{case} grows super-linearly"

@@ -212,3 +212,23 @@ def test_daily_page_without_a_day_is_dated_by_its_items(tmp_path):
     assert read(path).records.select("digest_date", "digest_date_source").unique().rows() == [
         (dt.date(2024, 10, 25), "publishedAt")
     ]
+
+
+@pytest.mark.parametrize("tag", ["style", "script"])
+def test_unclosed_style_or_script_hides_no_card(tmp_path, tag):
+    """html.parser (and a browser) reads everything after an unclosed <style>/<script> as its content: the
+    page's cards must come out all the same, flagged, with what the style/script said never taken for a card."""
+    path = tmp_path / "daily.html"
+    path.write_text((OWN / "daily.html").read_text().replace(f"</{tag}>", "", 1))
+    records = read(path).records
+    assert records.select(COLUMNS[:5]).rows() == [row[:5] for row in DAILY]
+    assert all("html_recovered" in flags for flags in records["record_flags"])
+
+
+def test_style_opened_again_before_its_end_is_read_as_unclosed(tmp_path):
+    # The first <style> lost its end tag; the end tag of a later one must not make it swallow the cards between.
+    page = (OWN / "daily.html").read_text().replace("</style>", "", 1)
+    page = page.replace("</main>", "<style>p { color: red }</style></main>", 1)
+    path = tmp_path / "daily.html"
+    path.write_text(page)
+    assert read(path).records["arxiv_id"].to_list() == [row[2] for row in DAILY]

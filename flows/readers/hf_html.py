@@ -5,17 +5,19 @@ Real pages carry their data as JSON in a `data-props` attribute (`data-target="D
 its paper objects (`dailyPapers`, `paper`) become records; comments, upvoters, collections and similar papers never
 do. Without it, a paper's page (its canonical URL is /papers/<id>) gives one record from its <h1> and abstract, and
 a list page one record per card: <article> elements, or headings that link to /papers/<id>. Navigation, scripts
-and styles are ignored.
+and styles are ignored; a <script>/<style> that is never closed does not hide the rest of the page (its records
+carry `html_recovered`). Time is linear in the page, whatever its nesting or unterminated markup.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
+
+import polars as pl
 
 from flows.readers.base import (
     MONTH_DAY,
@@ -28,6 +30,7 @@ from flows.readers.base import (
 )
 from flows.readers.feeds import arxiv_id_parts, instant
 from flows.readers.hf_json import api_records
+from flows.readers.html_tree import HEADINGS, Node, Tree, inside, outermost, parsed_html, spans
 
 PAPER_HREF = re.compile(
     r"^(?:https?://(?:www\.)?huggingface\.co)?/papers/(?P<id>[^/?#]+)(?:[/?#].*)?$", re.DOTALL
@@ -36,91 +39,18 @@ PAPER_LINK = re.compile(
     r"""href\s*=\s*["']?(?:https?://(?:www\.)?huggingface\.co)?/papers/\d{4}\.\d{4,5}""", re.IGNORECASE
 )
 LEADING_COMMENTS = re.compile(r"^\s*(?:<!--.*?-->\s*)*", re.DOTALL)
-HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-VOID = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-)
-HIDDEN = frozenset({"script", "style", "template", "noscript", "svg"})  # never page text
-CLOSES_P = frozenset(
-    {"p", "div", "article", "section", "ul", "ol", "table", "header", "footer", "nav", *HEADINGS}
-)
 ABSTRACT_CLASS = re.compile(r"abstract|summary", re.IGNORECASE)
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # The site's own title suffix/prefix on a paper page: "Paper page - <title>", "<title> - Hugging Face".
 TITLE_DECORATION = re.compile(r"^\s*Paper page\s*[-–—:]\s*|\s*[-–—|]\s*Hugging Face\s*$", re.IGNORECASE)
 
 
-@dataclass(eq=False)
-class _Node:
-    tag: str
-    attrs: dict[str, str]
-    line: int
-    children: list[_Node | str] = field(default_factory=list)
-    closed: bool = False
-
-    # Explicit stacks, not recursion: tag soup (thousands of unclosed <div>s) nests deeper than recursion.
-    def walk(self) -> Iterator[_Node]:
-        """This node and every element below it in document order, hidden elements skipped."""
-        stack = [self]
-        while stack:
-            node = stack.pop()
-            yield node
-            stack += [c for c in reversed(node.children) if isinstance(c, _Node) and c.tag not in HIDDEN]
-
-    def text(self) -> str:
-        """The visible text below this node, outer whitespace stripped."""
-        parts, stack = [], [iter(self.children)]
-        while stack:
-            for child in stack[-1]:
-                if isinstance(child, str):
-                    parts.append(child)
-                elif child.tag not in HIDDEN:
-                    stack.append(iter(child.children))
-                    break
-            else:
-                stack.pop()
-        return "".join(parts).strip()
-
-
-class _Tree(HTMLParser):
-    """A forgiving DOM: stray end tags ignored, an open <p> closed by a block, unclosed tags left open."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = _Node("#document", {}, 1)
-        self.stack = [self.root]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in CLOSES_P and self.stack[-1].tag == "p":
-            self.stack.pop().closed = True
-        node = _Node(tag, {k: v or "" for k, v in attrs}, self.getpos()[0])
-        self.stack[-1].children.append(node)
-        if tag not in VOID:
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.stack[-1].children.append(
-            _Node(tag, {k: v or "" for k, v in attrs}, self.getpos()[0], closed=True)
-        )
-
-    def handle_endtag(self, tag: str) -> None:
-        if any(node.tag == tag for node in self.stack[1:]):
-            while True:
-                node = self.stack.pop()
-                node.closed = True
-                if node.tag == tag:
-                    break
-
-    def handle_data(self, data: str) -> None:
-        self.stack[-1].children.append(data)
-
-
 @dataclass
 class _Card:
-    node: _Node  # the <article>, or the heading in heading mode
-    heading: _Node | None
-    paragraphs: list[_Node]
-    links: list[_Node]
+    node: Node  # the <article>, or the heading in heading mode
+    heading: Node | None
+    paragraphs: list[Node]
+    links: list[Node]
 
 
 class HfPapersHtml:
@@ -137,13 +67,18 @@ class HfPapersHtml:
         return head.startswith(("<!doctype html", "<html")) and bool(PAPER_LINK.search(text))
 
     def read(self, dump: Dump, text: str, year: int | None) -> Parsed:
-        tree = _parsed_html(text)
+        tree = parsed_html(text)
         base = {"source_path": dump.rel_path, "source_sha256": dump.sha256}
         if (embedded := _embedded_papers(tree.root)) is not None:
-            return self._embedded(embedded, dump, year, base)
-        if (page := _paper_page(tree.root)) is not None:
-            return self._paper_page(page, dump, year, base)
-        return self._cards(tree, dump, text, year, base)
+            parsed = self._embedded(embedded, dump, year, base)
+        elif (page := _paper_page(tree.root)) is not None:
+            parsed = self._paper_page(page, dump, year, base)
+        else:
+            parsed = self._cards(tree, dump, text, year, base)
+        if tree.unclosed:  # read past a <script>/<style> that never ends: say so on what was read after it
+            flagged = parsed.records.with_columns(pl.col("record_flags").list.concat(pl.lit(["html_recovered"])))
+            parsed = dataclasses.replace(parsed, records=flagged)
+        return parsed
 
     def _embedded(self, embedded: _Embedded, dump: Dump, year: int | None, base: dict) -> Parsed:
         """Records from the page's embedded JSON, read like the daily-papers API (dates, authors, links)."""
@@ -167,7 +102,7 @@ class HfPapersHtml:
         row = {**base, **dated, "position": 1, "line": page.node.line, **(row or {}), "published_at": None}
         return Parsed(records_frame([row]), quarantine_frame([]), self.name)
 
-    def _cards(self, tree: _Tree, dump: Dump, text: str, year: int | None, base: dict) -> Parsed:
+    def _cards(self, tree: Tree, dump: Dump, text: str, year: int | None, base: dict) -> Parsed:
         cards = _cards(tree.root)
         in_cards = {id(n) for card in cards for n in card.node.walk()}
         digest_date, date_source = _page_date(tree.root, in_cards, dump, year)
@@ -189,26 +124,13 @@ class HfPapersHtml:
         return Parsed(records_frame(rows), quarantine_frame(problems), self.name)
 
 
-def _parsed_html(text: str) -> _Tree:
-    tree = _Tree()
-    try:
-        tree.feed(text)
-        tree.close()
-    except AssertionError:
-        # html.parser (3.11) asserts on a malformed "<![" section; such markup is read as text instead.
-        tree = _Tree()
-        tree.feed(text.replace("<![", "&lt;!["))
-        tree.close()
-    return tree
-
-
 @dataclass
 class _Embedded:
     items: list[tuple[int, dict]]  # (line of the element carrying the data, API-shaped item)
     day: dt.date | None  # the day a daily list page names (its dateString)
 
 
-def _embedded_papers(root: _Node) -> _Embedded | None:
+def _embedded_papers(root: Node) -> _Embedded | None:
     """Paper objects from the pages' data-props JSON, or None when the page embeds none.
 
     >>> # <div data-target="DailyPapers" data-props="{&quot;dailyPapers&quot;:[{&quot;paper&quot;:{...}}]}">
@@ -239,41 +161,45 @@ def _embedded_papers(root: _Node) -> _Embedded | None:
     return _Embedded(items, day) if items else None
 
 
-def _paper_page(root: _Node) -> _Card | None:
+def _paper_page(root: Node) -> _Card | None:
     """A single paper's page (canonical URL /papers/<id>) as one card: its id, <h1> title and abstract."""
     link = None
     for node in root.walk():
         url = node.attrs.get("href", "") if node.tag == "link" and "canonical" in node.attrs.get("rel", "") else ""
         if node.tag == "meta" and node.attrs.get("property") == "og:url":
             url = node.attrs.get("content", "")
-        if url and _paper_id(_Node("a", {"href": url}, node.line)) is not None:
-            link = _Node("a", {"href": url}, node.line)
+        if url and _paper_id(Node("a", {"href": url}, node.line)) is not None:
+            link = Node("a", {"href": url}, node.line)
             break
     if link is None:
         return None
     nodes = list(root.walk())
-    heading = next((n for n in nodes if n.tag == "h1" and n.text()), None)
+    heading = next((n for n in outermost(n for n in nodes if n.tag == "h1") if n.text()), None)
     if heading is None:
         title = next((n.attrs.get("content", "") for n in nodes if n.attrs.get("property") == "og:title"), "")
-        heading = _Node("h1", {}, link.line, [TITLE_DECORATION.sub("", title)])
+        heading = Node("h1", {}, link.line, [TITLE_DECORATION.sub("", title)])
     # The abstract is the paragraph after the "Abstract" heading; else the page's description.
-    marker = next((i for i, n in enumerate(nodes) if n.tag in HEADINGS and n.text().strip().lower() == "abstract"), None)
-    paragraphs = [next((n for n in nodes[marker + 1 :] if n.tag == "p" and n.text()), None)] if marker else []
+    headings = {id(n) for n in outermost(n for n in nodes if n.tag in HEADINGS)}
+    marker = next(
+        (i for i, n in enumerate(nodes) if id(n) in headings and n.text().strip().lower() == "abstract"), None
+    )
+    after = outermost(n for n in nodes[marker + 1 :] if n.tag == "p") if marker else []
+    paragraphs = [next((n for n in after if n.text()), None)] if marker else []
     if not any(paragraphs):
         described = next(
             (n.attrs.get("content", "") for n in nodes if n.tag == "meta" and n.attrs.get("name") == "description"), ""
         )
-        paragraphs = [_Node("p", {"class": "abstract"}, link.line, [described])] if described else []
+        paragraphs = [Node("p", {"class": "abstract"}, link.line, [described])] if described else []
     return _Card(heading, heading, [p for p in paragraphs if p is not None], [link])
 
 
-def _cards(root: _Node) -> list[_Card]:
+def _cards(root: Node) -> list[_Card]:
     """Paper cards in page order: outermost <article>s, else headings that link to a paper."""
-    articles, inside = [], set()
+    articles, nested = [], set()
     for node in root.walk():
-        if node.tag == "article" and id(node) not in inside:
+        if node.tag == "article" and id(node) not in nested:
             articles.append(node)
-            inside |= {id(n) for n in node.walk()}
+            nested |= {id(n) for n in node.walk()}
     if articles:
         cards = []
         for article in articles:
@@ -290,30 +216,28 @@ def _cards(root: _Node) -> list[_Card]:
 
     # Heading mode: a heading linking to a paper starts a card and takes the paragraphs that follow it inside
     # the heading's own container, so a footer outside that container never lends the last card its abstract.
-    parents = {id(child): node for node in root.walk() for child in node.children if isinstance(child, _Node)}
+    # A heading inside a heading is part of it, not a card of its own.
+    parents = {id(child): node for node in root.walk() for child in node.children if isinstance(child, Node)}
+    extent = spans(root)
+    headings = {id(n) for n in outermost(n for n in root.walk() if n.tag in HEADINGS)}
     cards: list[_Card] = []
     for node in root.walk():
-        if node.tag in HEADINGS and (links := _paper_links(node)):
+        if id(node) in headings and (links := _paper_links(node)):
             cards.append(_Card(node, node, [], links))
-        elif node.tag == "p" and cards and _inside(node, parents.get(id(cards[-1].node)), parents):
+        elif node.tag == "p" and cards and inside(node, parents.get(id(cards[-1].node)), extent):
             cards[-1].paragraphs.append(node)
     return cards
-
-
-def _inside(node: _Node, container: _Node | None, parents: dict[int, _Node]) -> bool:
-    while node is not None and node is not container:
-        node = parents.get(id(node))
-    return node is not None
 
 
 def _record(card: _Card) -> dict | None:
     """One card -> RAW_RECORDS fields (no provenance, no date), or None when it has no id and no title."""
     flags: list[str] = []
-    heading_links = [a for a in card.links if card.heading and any(a is n for n in card.heading.walk())]
+    in_heading = {id(n) for n in card.heading.walk()} if card.heading else set()
+    heading_links = [a for a in card.links if id(a) in in_heading]
     ids = [parts for a in heading_links + card.links if (parts := _paper_id(a))]
     arxiv_id, version = ids[0] if ids else (None, None)
     title = card.heading.text() if card.heading else ""
-    title = title or next((a.text() for a in card.links if a.text()), "")
+    title = title or next((text for a in outermost(card.links) if (text := a.text())), "")
     if arxiv_id is None and not title:
         return None
     if not title:
@@ -321,8 +245,9 @@ def _record(card: _Card) -> dict | None:
     if arxiv_id is None:
         flags.append("arxiv_id_missing")
     # The abstract is the paragraph marked as such, else the longest one (cards also carry short meta lines).
-    marked = [p for p in card.paragraphs if ABSTRACT_CLASS.search(p.attrs.get("class", ""))]
-    texts = [p.text() for p in (marked or card.paragraphs)]
+    paragraphs = outermost(card.paragraphs)
+    marked = [p for p in paragraphs if ABSTRACT_CLASS.search(p.attrs.get("class", ""))]
+    texts = [p.text() for p in (marked or paragraphs)]
     abstract = (marked and texts[0]) or max(texts, key=len, default="") or None
     if abstract is None:
         flags.append("abstract_missing")
@@ -337,25 +262,25 @@ def _record(card: _Card) -> dict | None:
     }
 
 
-def _paper_links(node: _Node) -> list[_Node]:
+def _paper_links(node: Node) -> list[Node]:
     return [n for n in node.walk() if n.tag == "a" and _paper_id(n) is not None]
 
 
-def _paper_id(link: _Node) -> tuple[str, int | None] | None:
+def _paper_id(link: Node) -> tuple[str, int | None] | None:
     m = PAPER_HREF.match(link.attrs.get("href", ""))
     return arxiv_id_parts(m["id"], exact=True) if m else None
 
 
 def _page_date(
-    root: _Node, in_cards: set[int], dump: Dump, year: int | None
+    root: Node, in_cards: set[int], dump: Dump, year: int | None
 ) -> tuple[dt.date | None, str | None]:
     """Digest date: a <time datetime> outside the cards, else a "Mar 13" heading, else name/file time."""
     page = [n for n in root.walk() if id(n) not in in_cards]
     for node in page:
         if node.tag == "time" and (when := _date_attr(node.attrs.get("datetime", ""))) is not None:
             return when, "time_element"
-    for node in page:
-        if node.tag in HEADINGS | {"time"} and (m := MONTH_DAY.match(node.text().replace("\xa0", " "))):
+    for node in outermost(n for n in page if n.tag in HEADINGS | {"time"}):
+        if m := MONTH_DAY.match(node.text().replace("\xa0", " ")):
             year_in_page = int(m["year"]) if m["year"] else None
             return resolved_digest_date(MONTHS[m["mon"].lower()[:3]], int(m["day"]), year_in_page, dump, year)
     return resolved_digest_date(None, None, None, dump, year)
