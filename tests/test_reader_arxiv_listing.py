@@ -188,6 +188,17 @@ def test_other_encodings_give_the_same_records(plain, fixture):
     assert_frame_equal(parsed.records.drop(PROVENANCE), plain.drop(PROVENANCE))
 
 
+@pytest.mark.parametrize("fixture", ["digests.mbox", "listing_qp.eml", "listing_base64.eml"])
+def test_mail_with_cr_only_line_ends_gives_the_same_records(tmp_path, fixture):
+    """A mail store written with bare CR line ends (old Mac tools) lost every entry (22 -> 0) or most (14 -> 2)."""
+    lf = read(FIXTURES / fixture, EMAIL)
+    path = tmp_path / fixture
+    path.write_bytes((FIXTURES / fixture).read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    cr = read(path, EMAIL)
+    assert cr.quarantine.height == lf.quarantine.height == 0
+    assert_frame_equal(cr.records.drop(PROVENANCE), lf.records.drop(PROVENANCE))
+
+
 def test_mbox_holds_two_digests_with_positions_running_across(plain):
     parsed = read(FIXTURES / "digests.mbox", EMAIL)
     records = parsed.records

@@ -378,7 +378,9 @@ def email_messages(data: bytes) -> list[Message]:
     mailbox.mbox needs a file path and readers get bytes, so the `From ` lines are split here; each message is then
     parsed by the standard library.
     """
-    data = data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n")
+    # Line ends of any convention (CRLF as sent, a lone CR from an old Mac mail store) become LF: the `From `
+    # separators, the header block and quoted-printable soft breaks are all found by line.
+    data = data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     if not MBOX_FROM_LINE.match(data.lstrip(b"\n")):
         return [email.message_from_bytes(data)]
     chunks = MBOX_SEPARATOR.split(data.lstrip(b"\n"))[1:]
