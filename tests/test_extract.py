@@ -247,6 +247,17 @@ def test_papers_copied_above_the_date_line_are_kept(tmp_path):
     assert parsed.quarantine.height == 0
 
 
+def test_header_lines_below_copied_papers_stay_header(tmp_path):
+    """Papers pasted above the whole page header: the header's own lines must not become papers titled "new"."""
+    blocks = _seed_blocks()
+    header, date, papers = blocks[:4], blocks[4], blocks[5:13]
+    text = "\n\n".join(papers[:4] + header + [date] + papers[4:]) + "\n"
+    (tmp_path / "2025-03-13.txt").write_text(text)
+    parsed = parse(tmp_path / "2025-03-13.txt")
+    assert parsed.records["title_raw"].to_list() == papers[0::2]
+    assert parsed.quarantine.height == 0
+
+
 def _cut_short_by_the_old_regex(text: str) -> bool:
     """The original check (quadratic on long lines full of "http://"), kept as the reference behaviour."""
     import re

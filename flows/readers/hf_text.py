@@ -189,7 +189,8 @@ class HfPapersText:
         """Indexes of the page-header lines among the first lines, and the header's (month, day, year) if any.
 
         Lines above the date line are header (in any language) up to the first title followed by an abstract:
-        a paper copied above the date line is kept, not taken for header.
+        a paper copied above the date line is kept, not taken for header; the English header lines are header
+        wherever they stand above the date line.
 
         >>> HfPapersText._header(["new", "Mar 13", "A Title"])  # ([0, 1], (3, 13, None))
         """
@@ -201,7 +202,9 @@ class HfPapersText:
                 papers_from = next(
                     (j for j in range(len(above)) if not is_abstract[j] and is_abstract[j + 1]), len(above)
                 )
-                return [*range(papers_from), i], date
+                # The page's own header lines stay header when papers were copied above them.
+                furniture = [j for j in range(papers_from, i) if above[j].lower() in HF_HEADER_LINES]
+                return [*range(papers_from), *furniture, i], date
         n = 0
         while n < len(head) and head[n].lower() in HF_HEADER_LINES:
             n += 1
