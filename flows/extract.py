@@ -7,6 +7,7 @@ result): titles and abstracts are kept exactly as they appear in the dump.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from flows.readers.arxiv_listing import ArxivEmail, ArxivListingText
@@ -15,6 +16,7 @@ from flows.readers.base import (
     Dump,
     Parsed,
     Reader,
+    census_reconciled,
     decoded_text,
     dump_cut_short,
     finished,
@@ -69,15 +71,18 @@ def parsed_dump(dump: Dump, year: int | None) -> Parsed:
         if reader is None:
             reason = "unrecognised dump format (no reader matched)"
             return whole_file_quarantined(dump, reason, text[:RAW_TEXT_LIMIT])
-        stage, reader_name = "reading", reader.name
+        stage, reader_name = "counting what it announces", reader.name
+        announced = reader.census(text)
+        stage = "reading"
         parsed = reader.read(dump, text, year)
         stage = "checking its output"
-        parsed = finished(parsed, fallback)
-        if parsed.records.is_empty() and parsed.quarantine.is_empty() and parsed.announced != 0:
-            # Nothing at all from a non-empty file is a loss unless it is said: the file itself is quarantined.
+        parsed = dataclasses.replace(finished(parsed, fallback), announced=announced)
+        if parsed.records.is_empty() and parsed.quarantine.is_empty() and not announced:
+            if announced == 0:
+                return parsed  # the file announces nothing (a feed on a quiet day): nothing is lost
             reason = f"no records found ({reader_name} reader)"
             return whole_file_quarantined(dump, reason, text[:RAW_TEXT_LIMIT], source_format=reader_name)
-        return parsed
+        return census_reconciled(parsed, dump, reader, text)
     except Exception as exc:  # noqa: BLE001 - one bad file must never fail the run; the reason is kept
         reason = f"{reader_name} reader failed while {stage}: {type(exc).__name__}: {exc}"
         head = dump.data[:RAW_TEXT_LIMIT].decode("utf-8", "replace")

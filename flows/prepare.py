@@ -64,6 +64,8 @@ class PreparedFile:
     mtime_day: str | None  # set when the digest date came from the file time
     cached: bool
     seconds: dict[str, float] = field(default_factory=dict)  # CPU seconds per step, when prepared in this run
+    announced: int | None = None  # records the file announces (its reader's census); None: not counted
+    shortfall: int = 0  # announced records missing from records + quarantine (a census row is in quarantine)
 
     @property
     def records_path(self) -> Path:
@@ -76,7 +78,7 @@ class PreparedFile:
     def input_row(self) -> dict:
         """What a manifest says of this input."""
         row = {"path": self.path, "sha256": self.sha256, "format": self.format, "records": self.records,
-               "quarantined": self.quarantined}
+               "quarantined": self.quarantined, "announced": self.announced, "census_shortfall": self.shortfall}
         return row | ({"dated_by_file_time": self.mtime_day} if self.mtime_day else {})
 
 
@@ -159,6 +161,8 @@ def prepared_file(job: FileJob) -> PreparedFile:
         "format": parsed.source_format,
         "records": records.height,
         "quarantined": parsed.quarantine.height,
+        "announced": parsed.announced,
+        "shortfall": parsed.shortfall,
         "dated_by_file_time": job.mtime_day if by_file_time else None,
         "rules": rules_fingerprint(),
     }
@@ -188,7 +192,8 @@ def labelled(records: pl.DataFrame) -> pl.DataFrame:
 
 def _prepared(entry: Path, meta: dict, cached: bool, seconds: dict[str, float] | None = None) -> PreparedFile:
     return PreparedFile(entry, meta["path"], meta["sha256"], meta["format"], meta["records"], meta["quarantined"],
-                        meta.get("dated_by_file_time"), cached, seconds or {})
+                        meta.get("dated_by_file_time"), cached, seconds or {}, meta.get("announced"),
+                        meta.get("shortfall", 0))
 
 
 def _write_entry(entry: Path, records: pl.DataFrame, quarantine: pl.DataFrame, meta: dict) -> None:

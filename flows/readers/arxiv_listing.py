@@ -35,6 +35,11 @@ _ARXIV_ID = r"(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})"
 # "arXiv:2409.01234, we find ..." is not one.
 ID_LINE = re.compile(rf"^arXiv:\s*(?P<id>{_ARXIV_ID})(?:v(?P<version>\d+))?\s*(?P<cross>\(\*cross-listing\*\))?$")
 ENTRY_OPENING = re.compile(rf"^\\\\[ \t]*\n[ \t]*arXiv:[ \t]*{_ARXIV_ID}", re.MULTILINE)
+# The census (apart from the parser): a `\\` line followed by a line holding only an id. An abstract opens with
+# `\\` too, but its first line never holds an id alone.
+ANNOUNCED_ENTRY = re.compile(
+    rf"^\\\\[ \t]*\n[ \t]*arXiv:[ \t]*{_ARXIV_ID}(?:v\d+)?[ \t]*(?:\(\*cross-listing\*\))?[ \t]*$", re.MULTILINE
+)
 CLOSING_LINE = re.compile(r"^\\\\\s*\(\s*(?P<url>https?://\S+?)\s*,\s*(?P<kb>\d+)kb\s*\)$")
 RULE_LINE = re.compile(r"^-{20,}$")
 RECEIVED_LINE = re.compile(r"^\s*received from\s+(?P<start>.+?)\s+to\s+(?P<end>.+?)\s*$", re.IGNORECASE)
@@ -113,6 +118,15 @@ def holds_listing(text: str) -> bool:
     if ENTRY_OPENING.search(head):
         return True
     return "Submissions to:" in head and any(RECEIVED_LINE.match(ln) for ln in head.split("\n", 200)[:200])
+
+
+def listing_census(text: str) -> int:
+    """Entries a listing announces: opening lines followed by an id line, counted in the raw text.
+
+    In a mail container quoted-printable bodies are mostly legible and base64 ones are not: those count less,
+    never more (the census is a lower bound).
+    """
+    return sum(1 for _ in ANNOUNCED_ENTRY.finditer(text))
 
 
 def parsed_listing(text: str) -> Listing:
@@ -462,6 +476,10 @@ class ArxivListingText:
     """
 
     name = "arxiv_listing"
+    announces = "entries (\\\\ line + arXiv: id line)"
+
+    def census(self, text: str) -> int:
+        return listing_census(text)
 
     def sniff(self, text: str) -> bool:
         return not looks_like_email(text) and holds_listing(text)
@@ -489,6 +507,10 @@ class ArxivEmail:
     """
 
     name = "arxiv_email"
+    announces = "entries (\\\\ line + arXiv: id line)"
+
+    def census(self, text: str) -> int:
+        return listing_census(text)
 
     def sniff(self, text: str) -> bool:
         if not looks_like_email(text):

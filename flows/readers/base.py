@@ -6,6 +6,7 @@ Everything here sees untrusted bytes, so every helper is linear in its input and
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -84,17 +85,25 @@ class Parsed:
     records: pl.DataFrame
     quarantine: pl.DataFrame
     source_format: str
-    # How many records the input itself announces, when the reader counts them apart from its parser (a feed's
-    # <item>/<entry> elements): 0 makes an empty result legitimate (a weekend feed), not a loss.
+    # How many records the input itself announces, counted apart from the parser by the reader's census (see
+    # Reader.census); 0 makes an empty result legitimate (a weekend feed), not a loss. None: not counted.
     announced: int | None = None
+    shortfall: int = 0  # announced records neither in records nor in quarantine (one census row says so)
 
 
 class Reader(Protocol):
-    """A dump format: recognise it from its text, then turn it into raw records."""
+    """A dump format: recognise it from its text, count what it announces, then turn it into raw records."""
 
     name: str
+    announces: str  # what census() counts, in words ("arXiv: id lines", "<item>/<entry> elements", ...)
 
     def sniff(self, text: str) -> bool: ...
+
+    def census(self, text: str) -> int:
+        """How many records the text announces, by a cheap count that shares nothing with read() (a regex or
+        byte count, linear time). A lower bound: what read() gives as records + quarantine rows is never less
+        for an intact file, so a shortfall means the parser lost records (flows/extract.py reconciles them)."""
+        ...
 
     def read(self, dump: Dump, text: str, year: int | None) -> Parsed: ...
 
@@ -317,6 +326,30 @@ def whole_file_quarantined(
     return Parsed(empty(RAW_RECORDS), quarantine_frame([{**row, "raw_text": raw_text}]), source_format)
 
 
+CENSUS_SHORTFALL = "census_shortfall"
+
+
+def census_reconciled(parsed: Parsed, dump: Dump, reader: Reader, text: str) -> Parsed:
+    """The reader's output, plus one quarantine row naming the file and the count when it falls short of what
+    the file announces (Parsed.announced, from reader.census): records the parser never saw are not silent.
+
+    >>> # a page announcing 4 paper links read as 1 record -> a row "census_shortfall: ... 3 not accounted for"
+    """
+    accounted = parsed.records.height + parsed.quarantine.height
+    if parsed.announced is None or accounted >= parsed.announced:
+        return parsed
+    missing = parsed.announced - accounted
+    reason = (
+        f"{CENSUS_SHORTFALL}: the file announces {parsed.announced:,} {reader.announces}; the {reader.name} reader "
+        f"gave {parsed.records.height:,} records and {parsed.quarantine.height:,} quarantined, "
+        f"{missing:,} not accounted for"
+    )
+    row = {"source_path": dump.rel_path, "source_sha256": dump.sha256, "location": "whole file",
+           "reason": reason, "raw_text": text[:RAW_TEXT_LIMIT] if not accounted else None}
+    quarantine = pl.concat([parsed.quarantine, quarantine_frame([row])])
+    return dataclasses.replace(parsed, quarantine=quarantine, shortfall=missing)
+
+
 def resolved_digest_date(
     month: int | None, day: int | None, year_in_dump: int | None, dump: Dump, year: int | None
 ) -> tuple[dt.date | None, str | None]:
@@ -479,7 +512,7 @@ def finished(parsed: Parsed, fallback: str | None = None) -> Parsed:
     records, out_of_bounds = bounded_records(records)
     if out_of_bounds:
         quarantine = pl.concat([quarantine, quarantine_frame(out_of_bounds)])
-    return Parsed(records, quarantine, parsed.source_format, parsed.announced)
+    return dataclasses.replace(parsed, records=records, quarantine=quarantine)
 
 
 def conformed(frame: pl.DataFrame, schema: pa.Schema) -> pl.DataFrame:

@@ -48,6 +48,7 @@ AUTHORS_NOT_SHOWN = re.compile(
 FEED_DATE_TAGS = ("pubDate", "lastBuildDate", "updated", "date")  # channel/feed level, in order of preference
 ITEM_DATE_TAGS = ("pubDate", "published", "date", "updated")
 ITEM_START = re.compile(r"<(?P<tag>(?:[\w.-]+:)?(?:item|entry))(?=[\s>/])[^>]*>")
+ITEM_TAG = re.compile(r"<(?:[\w.-]+:)?(?:item|entry)(?=[\s>/])")  # the census: start tags only, nothing after
 ROOT_START = re.compile(r"<(?P<tag>[A-Za-z_][\w:.-]*)(?P<attrs>[^>]*)>")
 NS_DECL = re.compile(r"""xmlns(?::[\w.-]+)?\s*=\s*(?:"[^"]*"|'[^']*')""")
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -103,6 +104,11 @@ class ArxivFeed:
     """
 
     name = "arxiv_feed"
+    announces = "<item>/<entry> elements"
+
+    def census(self, text: str) -> int:
+        """Start tags of items and entries, counted in the raw text (no XML parsing)."""
+        return sum(1 for _ in ITEM_TAG.finditer(text))
 
     def sniff(self, text: str) -> bool:
         head = text[:8192]
@@ -132,7 +138,7 @@ class ArxivFeed:
             record, problem = ctx.record(item, position, lines.get(item, 1), feed_date)
             rows += [record] if record else []
             problems += [problem] if problem else []
-        return Parsed(records_frame(rows), quarantine_frame(problems), self.name, announced=len(items))
+        return Parsed(records_frame(rows), quarantine_frame(problems), self.name)
 
     def _read_items_one_by_one(self, ctx: _Context, text: str, error: expat.ExpatError) -> Parsed:
         """Fallback for malformed XML: parse each <item>/<entry> block alone, inside the root's namespaces."""

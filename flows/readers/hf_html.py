@@ -11,6 +11,7 @@ carry `html_recovered`). Time is linear in the page, whatever its nesting or unt
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import json
@@ -39,6 +40,49 @@ PAPER_LINK = re.compile(
     r"""href\s*=\s*["']?(?:https?://(?:www\.)?huggingface\.co)?/papers/\d{4}\.\d{4,5}""", re.IGNORECASE
 )
 LEADING_COMMENTS = re.compile(r"^\s*(?:<!--.*?-->\s*)*", re.DOTALL)
+# The census's patterns (HfPapersHtml.census), each with bounded repetition so the count stays linear.
+_LINKED_ID = re.compile(
+    r"""href[ \t\n]*=[ \t\n]*["']?(?:https?://(?:www\.)?huggingface\.co)?/papers/(\d{4}\.\d{4,5})(?![\d])""",
+    re.IGNORECASE,
+)
+_Q = r"(?:&quot;|\")"  # a quote inside data-props: escaped as the attribute holds it, or raw
+_EMBEDDED_ID = re.compile(rf"{_Q}paper{_Q}:[ \t\n]*\{{[ \t\n]*{_Q}id{_Q}:[ \t\n]*{_Q}(\d{{4}}\.\d{{4,5}}){_Q}")
+_HEAD_TAG = re.compile(r"<(?:link|meta)\b[^<>]{0,2000}>", re.IGNORECASE)
+_CANONICAL = re.compile(r"""rel[ \t\n]*=[ \t\n]*["']?canonical|property[ \t\n]*=[ \t\n]*["']?og:url""", re.IGNORECASE)
+_PAPER_URL = re.compile(r"/papers/\d{4}\.\d{4,5}(?![\d./])")
+_HIDDEN_OPEN = re.compile(r"<(script|style)(?=[\s/>])|<!--", re.IGNORECASE)
+_HIDDEN_CLOSE = re.compile(r"</(script|style)[ \t\n]*>|-->", re.IGNORECASE)
+
+
+def _without_closed_blocks(text: str) -> str:
+    """The markup without closed <script>/<style> blocks and comments.
+
+    A block is closed as html_tree.Tree reads it: its end tag comes before the same tag opens again; an
+    unclosed one hides nothing. Linear: every opening and end is found once, and matched by bisection.
+    """
+    opens: dict[str, list[int]] = {"script": [], "style": [], "": []}
+    closes: dict[str, list[tuple[int, int]]] = {"script": [], "style": [], "": []}
+    for m in _HIDDEN_OPEN.finditer(text):
+        opens[(m[1] or "").lower()].append(m.start())
+    for m in _HIDDEN_CLOSE.finditer(text):
+        closes[(m[1] or "").lower()].append((m.start(), m.end()))
+    blocks = []
+    for kind, starts in opens.items():
+        ends = [start for start, _ in closes[kind]]
+        for i, at in enumerate(starts):
+            j = bisect.bisect_right(ends, at)
+            # A comment ends at its first "-->" whatever opens inside it; a script or style must not reopen first.
+            if j < len(ends) and (not kind or i + 1 == len(starts) or starts[i + 1] > ends[j]):
+                blocks.append((at, closes[kind][j][1]))
+    kept, pos = [], 0
+    for at, end in sorted(blocks):
+        if at >= pos:
+            kept.append(text[pos:at])
+            pos = end
+    kept.append(text[pos:])
+    return "".join(kept)
+
+
 ABSTRACT_CLASS = re.compile(r"abstract|summary", re.IGNORECASE)
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # The site's own title suffix/prefix on a paper page: "Paper page - <title>", "<title> - Hugging Face".
@@ -61,6 +105,22 @@ class HfPapersHtml:
     """
 
     name = "hf_papers_html"
+    announces = "papers linked or embedded"
+
+    def census(self, text: str) -> int:
+        """Papers the page announces, counted on the raw markup: 1 for a paper's own page (its canonical URL is
+        /papers/<id>), else the distinct ids of /papers/<id> links outside closed <script>/<style> blocks and
+        comments, or of embedded paper objects (`"paper":{"id":...`), whichever is more.
+
+        An unclosed <style> hides nothing here, so a reader that lost the page after it falls short.
+        """
+        visible = _without_closed_blocks(text)
+        for tag in _HEAD_TAG.finditer(visible):
+            if _CANONICAL.search(tag[0]) and _PAPER_URL.search(tag[0]):
+                return 1
+        linked = {m[1] for m in _LINKED_ID.finditer(visible)}
+        embedded = {m[1] for m in _EMBEDDED_ID.finditer(text)}
+        return max(len(linked), len(embedded))
 
     def sniff(self, text: str) -> bool:
         head = LEADING_COMMENTS.sub("", text[:4096], count=1).lower()

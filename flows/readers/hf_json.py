@@ -19,6 +19,7 @@ from flows.readers.base import Dump, Parsed, quarantine_frame, records_frame, re
 from flows.readers.feeds import arxiv_id_parts, instant
 
 HF_KEYS = re.compile(r'"(?:paper|title|summary)"\s*:')
+PAPER_KEY = re.compile(r'"paper"[ \t\n]*:[ \t\n]*\{')  # no \s* run shared by two matches: linear
 WRAPPER_KEYS = frozenset({"papers", "dailyPapers", "daily_papers"})
 EMPTY_ARRAY = re.compile(r"\s*\[\s*\]\s*")
 # Ids sent as JSON numbers: a writer that went through a float drops trailing zeros (2503.02130 -> 2503.0213).
@@ -42,6 +43,11 @@ class HfDailyJson:
     """
 
     name = "hf_daily_json"
+    announces = '"paper" objects'
+
+    def census(self, text: str) -> int:
+        """Keys `"paper": {` in the raw text: one per item of every API shape that wraps a paper object."""
+        return sum(1 for _ in PAPER_KEY.finditer(text))
 
     def sniff(self, text: str) -> bool:
         head = text[:20000].lstrip()
