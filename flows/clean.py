@@ -34,6 +34,7 @@ FLAG_MEANINGS: dict[str, str] = {
     "mojibake_suspected": "the cleaned title or abstract still looks mis-decoded (checked where the raw text "
     "was non-ASCII or held HTML entities)",
     "html_residue": "the cleaned title or abstract still contains an HTML tag",
+    "html_removed_title": "HTML tags (<i>, <sub>, <div>, ...) were removed from the title; title_raw keeps them",
     "authors_truncated": "the source ended the author list with 'et al.': more authors than those listed (a "
     "reader adds authors_not_shown:N when the source gives the number)",
 }
@@ -1065,6 +1066,8 @@ def _noticed(texts: pl.Series) -> pl.Series:
         "mojibake_suspected": mis_decoded,
         "html_residue": _matching(title, title.str.contains("<", literal=True), _HTML_RESIDUE)
         | _matching(abstract, abstract.str.contains("<", literal=True), _HTML_RESIDUE),
+        # Removed by cleaning (flows/clean.py strips these tags), so said here rather than lost silently.
+        "html_removed_title": _matching(title_raw, title_raw.str.contains("<", literal=True), _HTML_TAG),
         "authors_truncated": texts["authors_truncated"],
     }
     assert checks.keys() == FLAG_MEANINGS.keys()

@@ -560,6 +560,21 @@ def test_every_flag_is_documented():
     assert {"title_empty", "abstract_missing", "html_residue"} <= set(flags)
 
 
+@pytest.mark.parametrize(
+    ("title_raw", "title", "flagged"),
+    [
+        ("A <div>Title</div> Here", "A Title Here", True),  # issue 9: removed with no flag before
+        ("Caf&eacute; <b>Bold</b> Claims", "Café Bold Claims", True),
+        ("Bounds When k<n and n>m Hold", "Bounds When k<n and n>m Hold", False),  # maths, not markup
+        ("<script>alert(1)</script> Evil", "<script>alert(1)</script> Evil", False),  # left: residue, quarantined
+    ],
+)
+def test_html_removed_from_a_title_is_flagged(title_raw, title, flagged):
+    cleaned = clean_records(raw_records([title_raw], ["An abstract."]).lazy()).collect()
+    assert cleaned["title"].item() == title
+    assert ("html_removed_title" in cleaned["flags"].item().to_list()) is flagged
+
+
 # --- the real seed ---------------------------------------------------------------------------------------
 
 
