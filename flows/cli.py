@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
 import re
 import tempfile
@@ -104,11 +105,13 @@ def run(
         # Fail in a second, not after Prefect's API has started.
         _output_usable(s.dataset_dir, probe_lock=s.lock_timeout_s <= 0)
         _start_prefect_api()
-        result = papers_run(
-            raw_dir=s.raw_dir, out_dir=s.out_dir, year=s.year, lock_timeout_s=s.lock_timeout_s,
-            workers=s.workers, row_group_size=s.row_group_size,
-            allow_schema_change=s.allow_schema_change, blocking_warnings=sorted(s.blocking_warnings), allow_removals=allow_removals,
-        )
+        with _failures_said_once():
+            result = papers_run(
+                raw_dir=s.raw_dir, out_dir=s.out_dir, year=s.year, lock_timeout_s=s.lock_timeout_s,
+                workers=s.workers, row_group_size=s.row_group_size,
+                allow_schema_change=s.allow_schema_change, blocking_warnings=sorted(s.blocking_warnings),
+                allow_removals=allow_removals,
+            )
     except (ValidationBlocked, SchemaChangeRefused) as exc:
         raise _fail(ExitCode.BLOCKED, "blocked", str(exc)) from None
     except RemovalsRefused as exc:
@@ -137,6 +140,39 @@ def run(
     else:
         console.print(f"published {result.version} ({counts})", highlight=False)
     console.print(f"validation report: {result.report}", highlight=False)
+
+
+class _RunFailureFilter(logging.Filter):
+    """Keeps Prefect's and GX's own reports of a failed run off the terminal: the CLI says it in one line.
+
+    Drops, for the terminal only, the flow's and tasks' error records (with their tracebacks), their final
+    "Finished in state Failed/Crashed" lines and GX's errors; progress lines stay, and a server's API handler,
+    which has no such filter, still records everything for the UI.
+    """
+
+    _RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith(self._RUN_LOGGERS):
+            final = record.getMessage().startswith(("Finished in state Failed", "Finished in state Crashed"))
+            return record.levelno < logging.ERROR and not final
+        return not (record.name.startswith("great_expectations") and record.levelno >= logging.ERROR)
+
+
+@contextmanager
+def _failures_said_once() -> Iterator[None]:
+    """While the flow runs, the terminal's log handlers (Prefect's console handler on the root logger) drop
+    failure reports that the CLI turns into its one line (_RunFailureFilter); unexpected errors still get their
+    traceback, printed by _failure."""
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
+    quiet = _RunFailureFilter()
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
 
 
 def _unchanged_without_flow(s: Settings) -> str | None:

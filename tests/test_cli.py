@@ -293,3 +293,54 @@ def test_two_runs_at_once_on_one_dataset_publish_once(dirs):
     assert sorted("published v1" in o for o in outputs) == [False, True]
     assert sum("unchanged" in o for o in outputs) == 1
     assert publish.version_names(out / "papers") == ["v1"]
+
+
+_DISK_FULL_RUN = """
+import errno, sys
+from flows import publish
+write_table = publish.write_table
+def full(candidate, name, frames, schema, row_group_size):
+    if name == "links":  # the disk fills up half-way through writing the candidate
+        raise OSError(errno.ENOSPC, "No space left on device", str(candidate.path / "links.parquet"))
+    return write_table(candidate, name, frames, schema, row_group_size)
+publish.write_table = full
+from flows.cli import app
+app(["run", "--raw-dir", sys.argv[1], "--out-dir", sys.argv[2]])
+"""
+
+
+@pytest.mark.slow
+def test_a_disk_full_mid_run_is_one_line_without_prefects_tracebacks(dirs, tmp_path):
+    """The real flow, the disk filling up while the candidate is written: Prefect logged the failed task and
+    flow with their tracebacks above our line; now the terminal shows only the progress lines and ours."""
+    raw, out = dirs
+    script = tmp_path / "disk_full_run.py"
+    script.write_text(_DISK_FULL_RUN)
+    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "INFO"}
+    done = subprocess.run([sys.executable, str(script), str(raw), str(out)], capture_output=True, text=True,
+                          env=env, timeout=300, cwd=Path(__file__).parents[1], check=False)
+    assert done.returncode == ExitCode.OUTPUT_ERROR, done.stderr
+    assert "Traceback" not in done.stderr and "ERROR" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: cannot write {out}/papers/{errors[0].split('/papers/')[1].split('/')[0]}/links.parquet: no space "
+        "left on device (nothing was published; free some space or choose another --out-dir)"
+    ]
+    assert "prepared 1 files" in done.stderr  # progress is still shown
+    assert publish.latest_name(out / "papers") is None
+
+
+def test_the_run_failure_filter_keeps_progress_and_drops_failure_reports():
+    import logging
+
+    def record(name: str, level: int, message: str) -> logging.LogRecord:
+        return logging.LogRecord(name, level, __file__, 1, message, None, None)
+
+    keep = cli._RunFailureFilter().filter
+    assert keep(record("prefect.flow_runs", logging.INFO, "prepared 1 files"))
+    assert keep(record("prefect.task_runs", logging.INFO, "Finished in state Completed()"))
+    assert keep(record("prefect", logging.INFO, "Starting temporary server"))
+    assert keep(record("flows.validate", logging.WARNING, "GX Data Docs could not be built"))
+    assert not keep(record("prefect.task_runs", logging.ERROR, "Task run failed with exception: OSError(28)"))
+    assert not keep(record("prefect.flow_runs", logging.INFO, "Finished in state Failed('...')"))
+    assert not keep(record("great_expectations.data_context", logging.ERROR, "could not write"))
