@@ -12,6 +12,7 @@ from html import escape
 import polars as pl
 
 from flows import identity
+from schemas.expectations import DATASET, RECORD, SUITE
 from schemas.tables import PUBLISHED
 
 # Where the plots go, relative to README.md; the card links them with relative Markdown image links.
@@ -75,6 +76,42 @@ def _diff_summary(manifest: dict) -> dict | None:
     return diff.get("summary", diff)
 
 
+def _expectation_kinds(validation: dict, census: dict | None) -> list[str]:
+    """The card's account of both kinds of expectations, and of the census, for this version."""
+    record = [c for c in SUITE if c.kind == RECORD and c.blocking]
+    dataset = [c for c in SUITE if c.kind == DATASET and c.blocking]
+    moved = validation.get("quarantined_by_record_checks") or {}
+    out = [
+        "## Expectations: records and dataset",
+        "",
+        (
+            f"- {len(dataset)} dataset-level expectations (schema, uniqueness, reconciliation, census) block the "
+            "whole version when they fail; this version passed them all."
+        ),
+        (
+            f"- {len(record)} record-level expectations (ids, titles, URLs, languages) never block it: a paper "
+            "that fails one leaves papers, appearances and links, and each of its sightings is a quarantine row "
+            "whose reason is the expectation's name: " + ", ".join(f"`{c.name}`" for c in record) + "."
+        ),
+    ]
+    if moved:
+        out.append("- moved to quarantine in this version: " + ", ".join(
+            f"{n:,} sighting(s) by `{name}`" for name, n in moved.items()) + ".")
+    if census:
+        short = census.get("files_short") or []
+        out.append(
+            f"- census: {census['files_counted']:,} inputs counted apart from their parsers announce "
+            f"{census['announced']:,} records; "
+            + (
+                f"{census['shortfall']:,} are missing from {len(short)} file(s) "
+                f"({', '.join(_md(s) for s in short[:5])}), each said by a `census_shortfall` quarantine row."
+                if short
+                else "every one is accounted for."
+            )
+        )
+    return [*out, ""]
+
+
 def dataset_card(version: str, tables: dict[str, pl.DataFrame], manifest: dict) -> str:
     """The Markdown dataset card for one version; its plots (card_plots) are linked as relative images."""
     papers, appearances, links, quarantine = (tables[t] for t in ("papers", "appearances", "links", "quarantine"))
@@ -131,6 +168,7 @@ def dataset_card(version: str, tables: dict[str, pl.DataFrame], manifest: dict) 
             f"{manifest['counts']['quarantined']:,} quarantined."
         ),
         "",
+        *_expectation_kinds(validation, manifest["counts"].get("census")),
         "## Changes since the parent version",
         "",
     ]

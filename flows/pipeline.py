@@ -22,11 +22,13 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import identity, publish
 from flows.card import card_plots, dataset_card
+from flows.census import census_counts
 from flows.diff import RemovalsRefused, papers_diff, removals
 from flows.extract import UnusableInput
 from flows.fingerprint import run_fingerprint
 from flows.merge import merged_candidate
 from flows.prepare import FileJob, PreparedFile, file_jobs, prepared_files
+from flows.record_checks import Moved, quarantined_offenders
 from flows.settings import Settings
 from flows.validate import Report, ValidationBlocked, imported_in_background, validate_version
 from schemas.tables import (
@@ -128,6 +130,7 @@ def version_manifest(
             "papers": candidate.outputs["papers.parquet"]["rows"],
             "links": candidate.outputs["links.parquet"]["rows"],
             "reconciles": raw == n_app + n_quar,
+            "census": census_counts(p.input_row() for p in prepared),
         },
         "diff": diff,
     }
@@ -159,14 +162,19 @@ def write_candidate(
     return candidate
 
 
+@task(name="quarantine_failing_records", cache_policy=NO_CACHE)
+def quarantine_failing_records(candidate: publish.Candidate, row_group_size: int) -> dict[str, Moved]:
+    return quarantined_offenders(candidate, row_group_size)
+
+
 @task(name="validate_candidate", cache_policy=NO_CACHE)
 def validate_candidate(
     tables: dict[str, pl.LazyFrame], name: str, raw_records: int, parent: dict | None, report_dir: Path,
-    context: dict, blocking_warnings: frozenset[str],
+    context: dict, blocking_warnings: frozenset[str], moved: dict[str, Moved],
 ) -> Report:
     return validate_version(
         tables, version=name, raw_records=raw_records, parent=parent, report_dir=report_dir, context=context,
-        blocking_warnings=blocking_warnings,
+        blocking_warnings=blocking_warnings, moved=moved,
     )
 
 
@@ -235,6 +243,7 @@ def papers_run(
                 dataset_dir, prepared, parent.select("paper_id", "aliases") if parent is not None else None,
                 settings.row_group_size,
             )
+            moved = quarantine_failing_records(candidate, settings.row_group_size)
         counts = {f.removesuffix(".parquet"): o["rows"] for f, o in candidate.outputs.items()}
         counts["raw_records"] = raw_records
         log.info("built %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
@@ -260,7 +269,7 @@ def papers_run(
             context = {"inputs": inputs, "diff": diff["summary"] if diff else None, "parent": latest}
             report = validate_candidate(
                 tables, name, raw_records, {"papers": parent} if parent is not None else None, candidate.path / "report",
-                context, settings.blocking_warnings,
+                context, settings.blocking_warnings, moved,
             )
         manifest = version_manifest(name, latest, prepared, run_print, candidate, report, diff)
         if not report.success:

@@ -77,6 +77,7 @@ def render_report(
         _verdict(report),
         f'<div class="muted">{_e(_summary_line(report))}</div>',
         _outcome_bar(report),
+        _moved_to_quarantine(report),
         _warnings(report),
         _reconciliation(tables_counts),
         _diff(context),
@@ -114,9 +115,11 @@ def _breakable(name: str) -> str:
 
 def _summary_line(report: Report) -> str:
     s = report.summary()
+    moved = sum(s["quarantined_by_record_checks"].values())
     return (
         f"{s['evaluated']} expectations evaluated: {s['passed']} passed, "
         f"{s['failed_blocking']} blocking failure(s), {s['failed_warning']} warning(s)"
+        + (f"; {moved:,} raw record(s) moved to quarantine by record-level expectations" if moved else "")
     )
 
 
@@ -175,12 +178,29 @@ def _examples(o: Outcome) -> str:
     return f" — e.g. <code>{_e(' | '.join(o.sample[:3]))}</code>" if o.sample else ""
 
 
+def _moved_to_quarantine(report: Report) -> str:
+    """Record-level expectations that moved papers to quarantine: what one bad record no longer blocks."""
+    moved = report.quarantining()
+    if not moved:
+        return ""
+    items = "".join(
+        f"<li><b>{_e(o.name)}</b> ({_e(_where(o))}): {_e(o.observed)}{_examples(o)}</li>" for o in moved
+    )
+    return (
+        "<h2>Records moved to quarantine (record-level expectations)</h2>"
+        "<p>These papers failed an expectation about one record; they left papers, appearances and links, each "
+        "of their sightings is a quarantine row whose reason is the expectation's name, and the rest of the "
+        f"version is unaffected.</p><ul>{items}</ul>"
+    )
+
+
 def _warnings(report: Report) -> str:
-    if not report.warnings():
+    warned = [o for o in report.warnings() if not o.quarantined]
+    if not warned:
         return ""
     items = "".join(
         f"<li><b>{_e(_where(o))}</b> {_e(o.expectation)}: {_e(o.observed)}{_examples(o)}</li>"
-        for o in report.warnings()
+        for o in warned
     )
     return f"<h2>Warnings (not blocking)</h2><ul>{items}</ul>"
 
@@ -226,13 +246,15 @@ def _expectations(outcomes: list[Outcome]) -> str:
 
 def _outcome_table(outcomes: list[Outcome]) -> str:
     head = (
-        "<tr><th>result</th><th>severity</th><th>table</th><th>column</th><th>expectation</th>"
+        "<tr><th>result</th><th>severity</th><th>kind</th><th>table</th><th>column</th><th>expectation</th>"
         "<th>observed</th><th>sample failing values</th><th>why</th></tr>"
     )
     rows = []
     for o in outcomes:
         if o.success:
             badge, cls = '<span class="badge pass">PASS</span>', ""
+        elif o.quarantined:
+            badge, cls = '<span class="badge warn">MOVED</span>', ' class="warned"'
         elif o.blocking:
             badge, cls = '<span class="badge fail">FAIL</span>', ' class="failed"'
         else:
@@ -240,13 +262,17 @@ def _outcome_table(outcomes: list[Outcome]) -> str:
         severity = (
             '<span class="blocking">blocking</span>' if o.blocking else '<span class="warning">warning</span>'
         )
+        if o.quarantined:
+            severity = '<span class="warning">records quarantined</span>'
+        kind = f"{_e(o.kind)}<br><span class=\"muted mono\">{_e(o.name)}</span>" if o.name else _e(o.kind)
         sample = (
             '<ul class="sample">' + "".join(f'<li class="mono">{_e(s)}</li>' for s in o.sample) + "</ul>"
             if o.sample and not o.success
             else ""
         )
         rows.append(
-            f"<tr{cls}><td>{badge}</td><td>{severity}</td><td>{_e(o.table)}</td><td>{_e(o.column or '')}</td>"
+            f"<tr{cls}><td>{badge}</td><td>{severity}</td><td>{kind}</td><td>{_e(o.table)}</td>"
+            f"<td>{_e(o.column or '')}</td>"
             f'<td class="mono">{_breakable(o.expectation)}</td><td>{_e(o.observed)}</td><td>{sample}</td>'
             f"<td>{_e(o.description)}</td></tr>"
         )

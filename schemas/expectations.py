@@ -2,8 +2,11 @@
 
 Pure data, reviewed like code: each Check names a Great Expectations expectation class and its arguments, or
 one of the few COMPUTED checks that GX cannot express on one pandas batch, or not cheaply (column types,
-cross-table keys, drift vs the parent version), which flows/validate.py evaluates with Polars. Nothing here
-imports GX or runs anything.
+cross-table keys, drift vs the parent version, the census), which flows/validate.py evaluates with Polars.
+Each check also says what it is about (`kind`): one record (a paper's title, id or URL) or the dataset (schema,
+uniqueness, reconciliation, census). A failing blocking record check keeps only the offending papers out (they
+go to quarantine, flows/record_checks.py); a failing blocking dataset check keeps the whole version out.
+Nothing here imports GX or runs anything.
 """
 
 from __future__ import annotations
@@ -14,16 +17,27 @@ from typing import Any
 
 from schemas.tables import LINK_KINDS, PUBLISHED
 
+RECORD = "record"  # about one row: failing rows are moved to quarantine (when blocking), the version publishes
+DATASET = "dataset"  # about the whole version: a blocking failure keeps the version from being published
+KINDS = (RECORD, DATASET)
+
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation on one table: what it asserts, whether failing it blocks publishing, and why."""
+    """One expectation on one table: what it asserts, what it is about, whether failing it blocks, and why.
+
+    `kind` is declared for every check, never inferred. A blocking RECORD check must be one that
+    flows/record_checks.py can evaluate row by row (RECORD_EXPECTATIONS) and carry a `name`: the reason its
+    offending records are quarantined with.
+    """
 
     table: str
     expectation: str  # a GX expectation class name (``Expect...``) or one of COMPUTED
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     blocking: bool = True
     description: str = ""
+    kind: str = field(kw_only=True)  # RECORD or DATASET
+    name: str | None = field(default=None, kw_only=True)  # stable short name; required for record checks
 
     @property
     def is_gx(self) -> bool:
@@ -45,6 +59,9 @@ ROW_COUNT_DROP = "row_count_drop_vs_parent"
 NULL_SHARE_JUMP = "null_share_jump_vs_parent"
 TOP_LANGUAGE_SHIFT = "top_language_share_shift_vs_parent"
 QUARANTINE_SHARE = "quarantine_share_of_raw_records"
+# The census (flows/census.py): what every input announces against what its reader gave.
+CENSUS_LOST_WHOLE = "inputs_yield_what_they_announce"
+CENSUS_SHORTFALL = "inputs_reach_their_census"
 # GX's ExpectColumnValuesToNotMatchRegex, evaluated by Polars (nulls skipped, pattern searched anywhere): for
 # abstracts, ~1 GB at 1M rows, which GX's pandas engine would copy once per expectation on the papers batch.
 NOT_MATCH_REGEX = "column_values_do_not_match_regex"
@@ -60,7 +77,14 @@ COMPUTED = frozenset(
         TOP_LANGUAGE_SHIFT,
         QUARANTINE_SHARE,
         NOT_MATCH_REGEX,
+        CENSUS_LOST_WHOLE,
+        CENSUS_SHORTFALL,
     }
+)
+# Expectations a blocking RECORD check may use: each says, row by row, which rows fail (flows/record_checks.py).
+RECORD_EXPECTATIONS = frozenset(
+    {"ExpectColumnValuesToMatchRegex", "ExpectColumnValuesToNotMatchRegex", "ExpectColumnValuesToBeInSet",
+     NOT_MATCH_REGEX}
 )
 
 # Run-time values, passed to GX as suite parameters so the suite itself stays static.
@@ -142,6 +166,7 @@ def _required_columns() -> list[Check]:
             "ExpectColumnValuesToNotBeNull",
             {"column": f.name},
             description=f"{f.name} is required: {f.metadata[b'doc'].decode()}",
+            kind=DATASET,  # nulls here can only come from a bug of the pipeline, not from one raw record
         )
         for table, schema in PUBLISHED.items()
         for f in schema
@@ -158,11 +183,13 @@ def _schema_checks() -> list[Check]:
                 "ExpectTableColumnsToMatchOrderedList",
                 {"column_list": list(schema.names)},
                 description="columns are exactly the contract's, in order (schemas/tables.py)",
+                kind=DATASET,
             )
         )
         checks.append(
             Check(
-                table, COLUMN_TYPES, description="every column has the contract's type (analysts pin on it)"
+                table, COLUMN_TYPES, description="every column has the contract's type (analysts pin on it)",
+                kind=DATASET,
             )
         )
     return checks
@@ -175,12 +202,16 @@ def _url_checks(table: str, column: str) -> list[Check]:
             "ExpectColumnValuesToMatchRegex",
             {"column": column, "regex": URL},
             description="URL is absolute http(s) with no whitespace, quotes, <>, or {}",
+            kind=RECORD,
+            name=f"{column}_well_formed",
         ),
         Check(
             table,
             "ExpectColumnValuesToNotMatchRegex",
             {"column": column, "regex": URL_GLUED_PUNCTUATION},
             description="URL does not end with glued sentence punctuation (. , or an unopened ))",
+            kind=RECORD,
+            name=f"{column}_without_glued_punctuation",
         ),
     ]
 
@@ -195,31 +226,41 @@ SUITE: tuple[Check, ...] = (
         "ExpectColumnValuesToBeUnique",
         {"column": "paper_id"},
         description="one row per paper: paper_id is unique",
+        kind=DATASET,
     ),
     Check(
         "links",
         "ExpectCompoundColumnsToBeUnique",
         {"column_list": ["paper_id", "url"]},
         description="one row per (paper, URL)",
+        kind=DATASET,
     ),
     Check(
         "appearances",
         KEYS_EXIST,
         {"column": "paper_id"},
         description="every appearance points at a paper in papers",
+        kind=DATASET,
     ),
-    Check("links", KEYS_EXIST, {"column": "paper_id"}, description="every link points at a paper in papers"),
+    Check(
+        "links", KEYS_EXIST, {"column": "paper_id"}, description="every link points at a paper in papers",
+        kind=DATASET,
+    ),
     Check(
         "papers",
         "ExpectColumnValuesToMatchRegex",
         {"column": "arxiv_id", "regex": ARXIV_ID},
         description="arxiv_id is a version-less arXiv id of its era, never float-mangled; null allowed",
+        kind=RECORD,
+        name="arxiv_id_well_formed",
     ),
     Check(
         "papers",
         "ExpectColumnValuesToMatchRegex",
         {"column": "paper_id", "regex": PAPER_ID},
         description="paper_id is arxiv:<arXiv id> or title:<16 hex digits>",
+        kind=RECORD,
+        name="paper_id_well_formed",
     ),
     # --- blocking: clean text -------------------------------------------------------------------------------
     Check(
@@ -227,24 +268,32 @@ SUITE: tuple[Check, ...] = (
         "ExpectColumnValuesToNotMatchRegex",
         {"column": "title", "regex": TITLE_RESIDUE},
         description="no LaTeX/HTML residue in titles ($, backslash, glued cdot, entities, tags)",
+        kind=RECORD,
+        name="title_without_latex_or_html",
     ),
     Check(
         "papers",
         "ExpectColumnValuesToNotMatchRegex",
         {"column": "title", "regex": INVISIBLE},
         description="no NBSP or zero-width characters in titles",
+        kind=RECORD,
+        name="title_without_invisible_characters",
     ),
     Check(
         "papers",
         NOT_MATCH_REGEX,
         {"column": "abstract", "regex": INVISIBLE},
         description="no NBSP or zero-width characters in abstracts",
+        kind=RECORD,
+        name="abstract_without_invisible_characters",
     ),
     Check(
         "papers",
         "ExpectColumnValuesToMatchRegex",
         {"column": "language", "regex": LANGUAGE},
         description="language is an ISO 639-1 code (two lower-case letters) or null",
+        kind=RECORD,
+        name="language_is_iso_639_1",
     ),
     # --- blocking: URLs -------------------------------------------------------------------------------------
     *_url_checks("links", "url"),
@@ -255,6 +304,8 @@ SUITE: tuple[Check, ...] = (
         "ExpectColumnValuesToBeInSet",
         {"column": "kind", "value_set": list(LINK_KINDS)},
         description="kind is one of " + " / ".join(LINK_KINDS),
+        kind=RECORD,
+        name="link_kind_known",
     ),
     # --- blocking: reconciliation (SPEC §8: nothing is lost) ------------------------------------------------
     Check(
@@ -262,6 +313,7 @@ SUITE: tuple[Check, ...] = (
         "ExpectTableRowCountToEqual",
         {"value": {"$PARAMETER": EXPECTED_APPEARANCES}},
         description="raw_records = appearances + quarantined: every raw record is accounted for",
+        kind=DATASET,
     ),
     Check(
         "papers",
@@ -272,6 +324,7 @@ SUITE: tuple[Check, ...] = (
             "max_value": {"$PARAMETER": APPEARANCES_ROWS},
         },
         description="n_appearances adds up to the rows of appearances",
+        kind=DATASET,
     ),
     Check(
         "papers",
@@ -283,6 +336,7 @@ SUITE: tuple[Check, ...] = (
             "ignore_row_if": "either_value_is_missing",
         },
         description="first_seen <= last_seen",
+        kind=DATASET,
     ),
     # --- warnings: drift vs the parent version and unusual shares -------------------------------------------
     Check(
@@ -291,6 +345,7 @@ SUITE: tuple[Check, ...] = (
         {"max_drop": 0.10},
         blocking=False,
         description="papers did not shrink by more than 10% vs the parent version",
+        kind=DATASET,
     ),
     *(
         Check(
@@ -299,6 +354,7 @@ SUITE: tuple[Check, ...] = (
             {"column": column, "max_jump": 0.10},
             blocking=False,
             description=f"null share of {column} did not jump by more than 10 points vs the parent",
+            kind=DATASET,
         )
         for column in ("abstract", "language", "code_url")
     ),
@@ -308,6 +364,7 @@ SUITE: tuple[Check, ...] = (
         {"column": "language", "max_shift": 0.10},
         blocking=False,
         description="share of the parent's top language moved by at most 10 points",
+        kind=DATASET,
     ),
     # --- warnings: what cleaning could not fix, listed with samples --------------------------------------------
     Check(
@@ -317,6 +374,7 @@ SUITE: tuple[Check, ...] = (
         blocking=False,
         description="no half-stripped LaTeX left in titles (a command name before braces, cdot/infty glued to "
         "text, a ^{...} group); such papers carry the flag latex_residue_title",
+        kind=RECORD,
     ),
     Check(
         "papers",
@@ -325,6 +383,7 @@ SUITE: tuple[Check, ...] = (
         blocking=False,
         description="no TeX residue in abstracts (a command word, $...$ math, a stray $ next to a converted "
         "symbol, a formatting command left as a word); such papers carry the flag latex_residue_abstract",
+        kind=RECORD,
     ),
     Check(
         "papers",
@@ -335,6 +394,7 @@ SUITE: tuple[Check, ...] = (
         "this paper, Similar papers...) or is a bare card caption (a reader found no id, no abstract, at most 3 "
         "words): such a record is "
         "page furniture a reader took for a paper",
+        kind=RECORD,
     ),
     Check(
         "papers",
@@ -342,6 +402,23 @@ SUITE: tuple[Check, ...] = (
         {"column": "language", "value_set": ["en"], "mostly": 0.8},
         blocking=False,
         description="at most 20% of papers with a detected language are not English",
+        kind=DATASET,
+    ),
+    # --- census (SPEC §8: a parser that never saw a record shows up as a shortfall) --------------------------
+    Check(
+        "quarantine",
+        CENSUS_LOST_WHOLE,
+        description="no input that announces records (its reader's independent census) yields none of them "
+        "without a reason; a file quarantined whole with its cause does not count",
+        kind=DATASET,
+    ),
+    Check(
+        "quarantine",
+        CENSUS_SHORTFALL,
+        blocking=False,
+        description="every input's records + quarantine rows reach what its census announces; a shortfall is "
+        "one census_shortfall row in quarantine naming the file and the count",
+        kind=DATASET,
     ),
     Check(
         "quarantine",
@@ -349,5 +426,6 @@ SUITE: tuple[Check, ...] = (
         {"max_share": 0.05},
         blocking=False,
         description="at most 5% of raw records were quarantined",
+        kind=DATASET,
     ),
 )

@@ -313,3 +313,16 @@ def test_card_plots_of_empty_tables_are_valid_svg():
     for svg in card_plots(tables).values():
         root = ET.fromstring(svg)
         assert _bars(svg) == [] and "no data" in [t.text for t in root.iter(f"{SVG}text")]
+
+
+def test_card_lists_record_and_dataset_expectations_and_the_census():
+    manifest = card_manifest(None)
+    manifest["validation"]["quarantined_by_record_checks"] = {"title_without_latex_or_html": 2}
+    manifest["counts"]["census"] = {"files_counted": 2, "announced": 9, "shortfall": 1,
+                                    "files_short": ["a|b<i>.json"], "files_lost_whole": []}
+    section = _section(dataset_card("v1", card_tables(), manifest), "Expectations: records and dataset")
+    assert "dataset-level expectations (schema, uniqueness, reconciliation, census) block the whole version" in section
+    assert "record-level expectations (ids, titles, URLs, languages) never block it" in section
+    assert "`title_without_latex_or_html`" in section and "`url_well_formed`" in section
+    assert "- moved to quarantine in this version: 2 sighting(s) by `title_without_latex_or_html`." in section
+    assert "announce 9 records; 1 are missing from 1 file(s) (a\\|b&lt;i&gt;.json)" in section

@@ -6,6 +6,7 @@ the issue-9 report); until flows/pipeline.py does, the module is skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gzip
 import json
@@ -119,3 +120,59 @@ def test_bad_inputs_are_quarantined_and_never_published(seed_raw_dir, tmp_path):
     assert links["url"].str.len_chars().max() <= 2000
     endless = papers.filter(pl.col("title") == "A Paper With an Endless Link")
     assert "url_too_long" in endless["flags"].item().to_list()
+
+
+SCRIPT_TITLE = (
+    "Mar 21\n\n<script>alert(1)</script> A Paper With a Script Title\n\nWe present an abstract that is long enough "
+    "to read as prose, so that the reader pairs it with the title above it.\n\nA Clean Companion Paper\n\nWe "
+    "present a second abstract that is also long enough to read as prose and pairs with its own title line.\n"
+)
+
+
+def test_one_bad_title_is_quarantined_and_the_version_publishes(seed_raw_dir, tmp_path):
+    """Issue 9: one <script> title blocked 112 good papers. Now its paper goes to quarantine, named by the
+    record-level expectation, and everything else publishes with counts that still reconcile."""
+    raw, out = seed_raw_dir, tmp_path / "out"
+    (raw / "2025-script.txt").write_text(SCRIPT_TITLE)
+    result = pipeline.papers_run(raw_dir=raw, out_dir=out, year=2025)
+    assert (result.status, result.version) == ("published", "v1")
+    version = out / "papers" / "v1"
+    papers = pl.read_parquet(version / "papers.parquet")
+    assert papers.height == 113 and "A Clean Companion Paper" in set(papers["title"])
+    assert not papers["title"].str.contains("<script>").any()
+    quarantine = pl.read_parquet(version / "quarantine.parquet")
+    assert quarantine.select("source_path", "location", "reason").rows() == [
+        ("2025-script.txt", "line 3", "title_without_latex_or_html")
+    ]
+    manifest = publish.read_manifest(out / "papers", "v1")
+    assert manifest["counts"]["reconciles"] is True
+    assert (manifest["counts"]["appearances"], manifest["counts"]["quarantined"]) == (113, 1)
+    assert manifest["validation"]["quarantined_by_record_checks"] == {"title_without_latex_or_html": 1}
+    assert manifest["counts"]["census"]["announced"] == 114 and manifest["counts"]["census"]["shortfall"] == 0
+    assert "Records moved to quarantine" in (version / "report" / "index.html").read_text()
+    assert "1 sighting(s) by `title_without_latex_or_html`" in (version / "README.md").read_text()
+
+
+def test_a_reader_that_silently_loses_a_whole_file_blocks_the_version(seed_raw_dir, tmp_path, monkeypatch):
+    """The census names a file whose parser saw none of what it announces: the version is blocked (exit 1)."""
+    from flows.readers.hf_json import HfDailyJson
+
+    original = HfDailyJson.read
+
+    def loses_everything(self, dump, text, year):
+        parsed = original(self, dump, text, year)
+        return dataclasses.replace(parsed, records=parsed.records.clear())
+
+    monkeypatch.setattr(HfDailyJson, "read", loses_everything)
+    monkeypatch.setenv("PAPERS_WORKERS", "1")  # files prepared in this process, where the fault is injected
+    raw, out = seed_raw_dir, tmp_path / "out"
+    source = FIXTURES / "real" / "hf_json" / "daily_papers_2024-10-25.json"
+    (raw / source.name).write_bytes(source.read_bytes())
+    result = _cli("run", "--raw-dir", str(raw), "--out-dir", str(out), "--year", "2025")
+    assert result.exit_code == ExitCode.BLOCKED, result.output
+    assert "inputs_yield_what_they_announce" in " ".join(result.output.split())
+    assert publish.latest_name(out / "papers") is None
+    (rejected,) = (out / "papers" / "rejected").iterdir()
+    outcomes = json.loads((rejected / "report" / "results.json").read_text())["outcomes"]
+    census = next(o for o in outcomes if o["expectation"] == "inputs_yield_what_they_announce")
+    assert census["sample"] == [f"{source.name}: announces 2, gave 0"] and census["kind"] == "dataset"

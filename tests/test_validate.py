@@ -158,6 +158,7 @@ def test_valid_candidate_passes_every_expectation(valid: Report):
         "passed": len(valid.outcomes),
         "failed_blocking": 0,
         "failed_warning": 0,
+        "quarantined_by_record_checks": {},
         "success": True,
     }
     # Every table gets its schema and not-null checks; the computed ones are there too.
