@@ -71,9 +71,8 @@ def parsed_dump(dump: Dump, year: int | None) -> Parsed:
         if reader is None:
             reason = "unrecognised dump format (no reader matched)"
             return whole_file_quarantined(dump, reason, text[:RAW_TEXT_LIMIT])
-        stage, reader_name = "counting what it announces", reader.name
-        announced = reader.census(text)
-        stage = "reading"
+        stage, reader_name = "reading", reader.name
+        announced = _census(reader, text)
         parsed = reader.read(dump, text, year)
         stage = "checking its output"
         parsed = dataclasses.replace(finished(parsed, fallback), announced=announced)
@@ -87,6 +86,15 @@ def parsed_dump(dump: Dump, year: int | None) -> Parsed:
         reason = f"{reader_name} reader failed while {stage}: {type(exc).__name__}: {exc}"
         head = dump.data[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
         return whole_file_quarantined(dump, reason[:500], head, source_format=reader_name)
+
+
+def _census(reader: Reader, text: str) -> int | None:
+    """The reader's count of what the text announces; None if counting fails (it guards the parse, never
+    replaces it, so a census bug must not cost the file its records)."""
+    try:
+        return reader.census(text)
+    except Exception:  # noqa: BLE001 - see the docstring
+        return None
 
 
 def dump_paths(raw_dir: Path) -> list[Path]:

@@ -105,7 +105,8 @@ QUARANTINE = pa.schema(
     [
         _f("source_path", STR, "dump path relative to the raw directory", False),
         _f("source_sha256", STR, "sha256 of the dump", False),
-        _f("location", STR, "where in the dump: 'line N' or 'byte N'", False),
+        _f("location", STR, "where in the dump: 'line N', 'byte N', 'item N', 'message K, line N' or 'whole file'",
+           False),
         _f("reason", STR, "why the record could not be used", False),
         _f("raw_text", STR, "the unusable text (truncated to 2,000 characters)"),
     ]
