@@ -37,8 +37,10 @@ ID_LINE = re.compile(rf"^arXiv:\s*(?P<id>{_ARXIV_ID})(?:v(?P<version>\d+))?\s*(?
 ENTRY_OPENING = re.compile(rf"^\\\\[ \t]*\n[ \t]*arXiv:[ \t]*{_ARXIV_ID}", re.MULTILINE)
 # The census (apart from the parser): a `\\` line followed by a line holding only an id. An abstract opens with
 # `\\` too, but its first line never holds an id alone.
+# The pattern opens with a literal (the newline ending the line before), which the regex engine can search for
+# fast; a leading ^ would be tried at every character.
 ANNOUNCED_ENTRY = re.compile(
-    rf"^\\\\[ \t]*\n[ \t]*arXiv:[ \t]*{_ARXIV_ID}(?:v\d+)?[ \t]*(?:\(\*cross-listing\*\))?[ \t]*$", re.MULTILINE
+    rf"\n\\\\[ \t]*\n[ \t]*arXiv:[ \t]*{_ARXIV_ID}(?:v\d+)?[ \t]*(?:\(\*cross-listing\*\))?[ \t]*$", re.MULTILINE
 )
 CLOSING_LINE = re.compile(r"^\\\\\s*\(\s*(?P<url>https?://\S+?)\s*,\s*(?P<kb>\d+)kb\s*\)$")
 RULE_LINE = re.compile(r"^-{20,}$")
@@ -126,7 +128,7 @@ def listing_census(text: str) -> int:
     In a mail container quoted-printable bodies are mostly legible and base64 ones are not: those count less,
     never more (the census is a lower bound).
     """
-    return sum(1 for _ in ANNOUNCED_ENTRY.finditer(text))
+    return sum(1 for _ in ANNOUNCED_ENTRY.finditer("\n" + text))
 
 
 def parsed_listing(text: str) -> Listing:
