@@ -108,9 +108,8 @@ class HfPapersText:
         start = next((i for i in range(first_long - 1, -1, -1) if lines[i].strip()), first_long)
         body = 0
         for line in itertools.islice(lines, start, None):
-            if len(line) > _HEADER_LINE_CHARS:
-                body += 1
-            elif (probe := line.strip()) and not _HEADER_LINE.match(probe):
+            # Header lines are short: only short lines are stripped and matched.
+            if len(line) > _HEADER_LINE_CHARS or ((probe := line.strip()) and not _HEADER_LINE.match(probe)):
                 body += 1
         return (body + 1) // 2
 
