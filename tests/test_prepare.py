@@ -106,3 +106,23 @@ def test_results_kept_under_other_rules_are_removed(tmp_path, monkeypatch):
     assert new.cached is False and new.entry != old.entry
     assert not old.entry.exists() and new.entry.exists()
     assert [p.name for p in cache.iterdir()] == [new.entry.name]
+
+
+def test_the_census_is_kept_with_the_result_and_not_counted_again(tmp_path, monkeypatch):
+    from flows.readers.hf_text import HfPapersText
+
+    raw = _raw(tmp_path, "hf_text/basic.txt")
+    cache = tmp_path / "cache"
+    (first,) = _prepare(raw, cache)
+    assert (first.announced, first.shortfall) == (4, 0)
+    assert first.input_row() | {"sha256": ""} == {
+        "path": "basic.txt", "sha256": "", "format": "hf_papers_text", "records": 4, "quarantined": 0,
+        "announced": 4, "census_shortfall": 0,
+    }
+
+    def counted_again(self, text):
+        raise AssertionError("a cached file must not be counted again")
+
+    monkeypatch.setattr(HfPapersText, "census", counted_again)
+    (second,) = _prepare(raw, cache)
+    assert second.cached and (second.announced, second.shortfall) == (4, 0)
