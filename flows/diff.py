@@ -147,6 +147,10 @@ def _sightings(appearances: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 # ---------------------------------------------------------------------------------------------- removals
 
 
+class SchemaChangeRefused(Exception):
+    """The code's table schemas break the parent version's (column removed or retyped)."""
+
+
 class RemovalsRefused(Exception):
     """A run would remove papers that the parent version published, and removals were not allowed."""
 

@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import identity, publish
 from flows.card import card_plots, dataset_card
-from flows.diff import RemovalsRefused, papers_diff, removals
+from flows.diff import RemovalsRefused, SchemaChangeRefused, papers_diff, removals
 from flows.extract import UnusableInput
 from flows.fingerprint import run_fingerprint
 from flows.merge import merged_candidate
@@ -36,10 +36,6 @@ from schemas.tables import (
 )
 
 __all__ = ["RunResult", "papers_run", "ValidationBlocked", "UnusableInput", "SchemaChangeRefused", "RemovalsRefused"]
-
-
-class SchemaChangeRefused(Exception):
-    """The code's table schemas break the parent version's (column removed or retyped)."""
 
 
 @dataclass
