@@ -83,7 +83,7 @@ class TemporaryAPI:
             from prefect.logging.handlers import APILogWorker
 
             for worker in (APILogWorker, EventsWorker):
-                with contextlib.suppress(Exception):  # stopping must not mask the run's own outcome
+                with contextlib.suppress(Exception):  # noqa: BLE001 - stopping must not mask the run's outcome
                     worker.drain_all(timeout=5)
         self.process.terminate()
         try:
