@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import re
+import time
 import traceback
 from enum import IntEnum
 from pathlib import Path
@@ -29,6 +30,8 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 from flows.settings import Settings  # noqa: E402
+
+_STARTED = time.perf_counter()  # for --timings: the seconds spent before and around the flow
 
 app = typer.Typer(help="Raw paper digests -> cleaned, validated, versioned Parquet.", no_args_is_help=True)
 console = Console(width=160 if not os.isatty(1) else None)
@@ -102,11 +105,13 @@ def run(
         from flows.pipeline import papers_run
 
         with api.settings():
+            clock = {"before_flow": round(time.perf_counter() - _STARTED, 3)}
             result = papers_run(
                 raw_dir=s.raw_dir, out_dir=s.out_dir, year=s.year, lock_timeout_s=s.lock_timeout_s,
                 workers=s.workers, row_group_size=s.row_group_size, allow_schema_change=s.allow_schema_change,
                 blocking_warnings=sorted(s.blocking_warnings), allow_removals=allow_removals,
             )
+            clock["flow_call"] = round(time.perf_counter() - _STARTED - clock["before_flow"], 3)
     except Exception as exc:  # noqa: BLE001 - every failure gets one line and its own code
         if refusal := _refusal(exc):
             raise _fail(*refusal) from None
@@ -120,7 +125,9 @@ def run(
     finally:
         api.stop()
     if timings is not None:
-        timings.write_text(json.dumps({"status": result.status, "counts": result.counts, **result.stages}, indent=2))
+        clock["total"] = round(time.perf_counter() - _STARTED, 3)
+        record = {"status": result.status, "counts": result.counts, **result.stages, "cli_s": clock}
+        timings.write_text(json.dumps(record, indent=2))
     if result.status == "unusable":
         raise _fail(ExitCode.UNUSABLE_INPUT, "error", result.reason or "no usable input")
     if result.status == "empty":
