@@ -1,8 +1,7 @@
 """The one way the project runs work in parallel: a function over items, across processes when it pays.
 
 Per-file preparation (extract + clean + language) is the unit of parallel work, in processes; hashing the inputs
-runs in threads; writing a table overlaps encoding one row group with building the next (`one_behind`). Nothing
-below a file starts processes or threads of its own. It knows nothing of what the items are.
+runs in threads. Nothing below a file starts processes or threads of its own. It knows nothing of what the items are.
 """
 
 from __future__ import annotations
@@ -46,26 +45,6 @@ def mapped_in_threads(fn: Callable[[T], R], items: Sequence[T], workers: int = 0
     """fn over items in order, in threads: for work that releases the GIL (hashing, reading files)."""
     with ThreadPoolExecutor(max(2, worker_count(workers))) as pool:
         return list(pool.map(fn, items))
-
-
-@contextmanager
-def one_behind() -> Iterator[Callable[[Callable[[], object]], None]]:
-    """Yields `submit(call)`: each call runs in one background thread, in order, while the caller prepares the
-    next; at most one call waits, so at most two units of work are held. For calls that release the GIL
-    (Parquet encoding). An exception in a call is raised at the next submit or at the end of the block.
-    """
-    with ThreadPoolExecutor(1, thread_name_prefix="one-behind") as pool:
-        running = None
-
-        def submit(call: Callable[[], object]) -> None:
-            nonlocal running
-            if running is not None:
-                running.result()
-            running = pool.submit(call)
-
-        yield submit
-        if running is not None:
-            running.result()
 
 
 @contextmanager

@@ -28,7 +28,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows import parallel
 from schemas.tables import PUBLISHED, conform, empty
 
 LATEST = "latest"
@@ -209,14 +208,11 @@ def write_table(
     """
     target = candidate.path / f"{name}.parquet"
     rows, pending, pending_rows = 0, [], 0
-    with (
-        pq.ParquetWriter(target, schema, compression="zstd", write_statistics=True, store_schema=True) as writer,
-        parallel.one_behind() as submit,
-    ):
-        # Encoding a row group (~0.6 s for 100k papers) runs while the next one is gathered.
+    with pq.ParquetWriter(target, schema, compression="zstd", write_statistics=True, store_schema=True) as writer:
+
         def flush(frames: list[pl.DataFrame]) -> None:
             table = conform(pl.concat(frames, rechunk=True), schema).combine_chunks()
-            submit(lambda: writer.write_table(table, row_group_size=row_group_size))
+            writer.write_table(table, row_group_size=row_group_size)
 
         for frame in frames:
             pending.append(frame)
