@@ -51,12 +51,13 @@ class TemporaryAPI:
         self.port = _free_port()
         app_dir = Path(importlib.util.find_spec("prefect").origin).parent.parent
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory",
-             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "error", "--lifespan", "on"],
-            env=env, stdin=subprocess.DEVNULL,
-        )
+        uvicorn = ["--app-dir", str(app_dir), "--factory", "prefect.server.api.server:create_app",
+                   "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
+        if sys.platform.startswith("linux"):
+            command = [sys.executable, "-c", _DIES_WITH_PARENT, str(os.getpid()), *uvicorn]
+        else:
+            command = [sys.executable, "-m", "uvicorn", *uvicorn]
+        self.process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
 
     @contextlib.contextmanager
     def settings(self) -> Iterator[None]:
@@ -83,7 +84,7 @@ class TemporaryAPI:
             from prefect.logging.handlers import APILogWorker
 
             for worker in (APILogWorker, EventsWorker):
-                with contextlib.suppress(Exception):  # noqa: BLE001 - stopping must not mask the run's outcome
+                with contextlib.suppress(Exception):  # stopping must not mask the run's outcome
                     worker.drain_all(timeout=5)
         self.process.terminate()
         try:
@@ -112,6 +113,18 @@ class TemporaryAPI:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"Prefect's temporary API did not answer within {STARTUP_TIMEOUT_S:.0f} s")
+
+
+# Run in the server's process before it becomes uvicorn: the kernel stops it when this run's process dies, even
+# by SIGKILL when no `finally` runs (Prefect's own temporary server outlives a killed run). The setting survives
+# exec; a run that died before it was set is caught by the parent check.
+_DIES_WITH_PARENT = """
+import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(0)
+os.execv(sys.executable, [sys.executable, "-m", "uvicorn", *sys.argv[2:]])
+"""
 
 
 def _free_port() -> int:

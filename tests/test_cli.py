@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -19,7 +20,7 @@ import pytest
 from conftest import staged_candidate
 from typer.testing import CliRunner
 
-from flows import cli, pipeline, prefect_api, publish
+from flows import pipeline, prefect_api, publish
 from flows.cli import ExitCode, app, io_failure
 from flows.diff import Removals, RemovalsRefused
 
@@ -280,3 +281,29 @@ def test_two_runs_at_once_on_one_dataset_publish_once(dirs):
     assert sorted("published v1" in o for o in outputs) == [False, True]
     assert sum("unchanged" in o for o in outputs) == 1
     assert publish.version_names(out / "papers") == ["v1"]
+
+
+def test_the_temporary_api_dies_with_a_killed_run(tmp_path):
+    # A run killed with SIGKILL runs no `finally`: the kernel must stop its API server anyway.
+    script = (
+        "import sys; from flows import prefect_api; api = prefect_api.TemporaryAPI(); api.launch(); "
+        "print(api.process.pid, flush=True); sys.stdin.read()"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    run = subprocess.Popen([sys.executable, "-c", script], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           text=True, cwd=Path(__file__).resolve().parents[1])
+    server = int(run.stdout.readline())
+    os.kill(run.pid, 9)
+    run.wait(timeout=10)
+    for _ in range(100):
+        try:
+            os.kill(server, 0)
+        except ProcessLookupError:
+            break
+        with open(f"/proc/{server}/stat") as stat:  # a zombie waiting for init to reap it is gone too
+            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.1)
+    else:
+        os.kill(server, 9)
+        raise AssertionError(f"the API server {server} outlived its killed run")
