@@ -2,7 +2,8 @@
 
 Run with `make bench N=1000000` or `python -m flows.bench --records 100000 1000000 3000000`. For each size it
 prints (and writes to --out) wall time, peak RSS of the whole process tree (sampled from /proc), the run's own
-stage timings, the per-row baseline's ratio and language agreement with plain seeded langdetect on the full
+stage timings (the increment twice: with Prefect's temporary API, as `papers run` by hand, and against a
+running Prefect server, as a scheduled deployment runs), the per-row baseline's ratio and language agreement with plain seeded langdetect on the full
 text, measured on synthetic and on real texts. Figures come from this machine and this run; nothing here is
 asserted by tests.
 """
@@ -10,16 +11,20 @@ asserted by tests.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -79,7 +84,7 @@ def _rss_kib(pid: int) -> int:
         return 0
 
 
-def timed_run(raw: Path, out: Path) -> dict:
+def timed_run(raw: Path, out: Path, env: dict[str, str] | None = None) -> dict:
     """One `papers run` in a child process: wall seconds, peak RSS of its process tree, its stage timings."""
     papers = Path(sys.executable).with_name("papers")
     timings = out.parent / "timings.json"
@@ -91,7 +96,7 @@ def timed_run(raw: Path, out: Path) -> dict:
             [str(papers), "run", "--raw-dir", str(raw), "--out-dir", str(out), "--year", "2025",
              "--timings", str(timings)],
             stdout=log, stderr=subprocess.STDOUT, text=True,
-            env=os.environ | {"PREFECT_LOGGING_LEVEL": "WARNING"},
+            env=os.environ | {"PREFECT_LOGGING_LEVEL": "WARNING"} | (env or {}),
         )
         rss = TreeRss(proc.pid)
         code = proc.wait()
@@ -108,12 +113,43 @@ def timed_run(raw: Path, out: Path) -> dict:
         "peak_rss_tree_gib": peak,
         "status": stages.get("status"),
         "stages_wall_s": stages.get("wall_s", {}),
-        # Interpreter start, imports, Prefect's temporary API and flow bookkeeping: what no stage accounts for.
+        # Interpreter start, imports, Prefect's API and flow bookkeeping: what no stage accounts for.
         "orchestration_overhead_s": round(wall - staged, 2) if staged else None,
         "workers_cpu_s": stages.get("worker_cpu_s", {}),
         "peak_rss_main_mib": stages.get("peak_rss_mib", {}),
         "output": [ln for ln in output.strip().splitlines() if ln.startswith(("published", "unchanged"))][-1:],
     }
+
+
+@contextlib.contextmanager
+def prefect_server(home: Path) -> Iterator[dict[str, str]]:
+    """A Prefect server on 127.0.0.1, as scheduled runs (`papers serve`) use; yields the env that points at it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    prefect = Path(sys.executable).with_name("prefect")
+    env = os.environ | {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    log = (home / "server.log")
+    home.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as sink:
+        server = subprocess.Popen([str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                                  env=env, stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise SystemExit(f"prefect server did not start: {log.read_text()[-2000:]}")
+        yield {"PREFECT_API_URL": url}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 # ---------------------------------------------------------------------------------------------- baselines
@@ -180,7 +216,7 @@ def real_text_agreement() -> dict:
 # ---------------------------------------------------------------------------------------------- main
 
 
-def one_size(records: int, per_file: int, work: Path, agreement_sample: int) -> dict:
+def one_size(records: int, per_file: int, work: Path, agreement_sample: int, server: dict[str, str]) -> dict:
     raw, out = work / "raw", work / "out"
     shutil.rmtree(work, ignore_errors=True)
     t0 = time.perf_counter()
@@ -190,6 +226,9 @@ def one_size(records: int, per_file: int, work: Path, agreement_sample: int) -> 
     unchanged = timed_run(raw, out)
     (raw / "zz_new_digest.txt").write_text(SEED.read_text().replace("Mar 13", "Mar 14"))
     incremental = timed_run(raw, out)
+    # The same step as a scheduled run makes it: against a running Prefect server, no temporary API to boot.
+    (raw / "zz_new_digest_2.txt").write_text(SEED.read_text().replace("Mar 13", "Mar 15"))
+    incremental_server = timed_run(raw, out, env=server)
     latest = (out / "papers" / "latest").read_text().strip()
     return {
         "records": records,
@@ -198,6 +237,7 @@ def one_size(records: int, per_file: int, work: Path, agreement_sample: int) -> 
         "cold_run": cold,
         "unchanged_run": unchanged,
         "incremental_run_one_seed_digest": incremental,
+        "incremental_run_one_seed_digest_with_prefect_server": incremental_server,
         "throughput_records_per_s": round(records / cold["wall_s"]),
         "language_agreement_synthetic": language_agreement(out / "papers" / latest, agreement_sample),
     }
@@ -218,11 +258,12 @@ def main() -> None:
     sample = [(f"{t} {i}", a) for i, (t, a) in enumerate(base * (args.baseline_sample // len(base) + 1))]
     per_row = per_row_baseline(sample[: args.baseline_sample])
     sizes = []
-    for n in args.records:
-        size = one_size(n, args.per_file, work / f"n{n}", args.agreement_sample)
-        size["ratio_vs_per_row_baseline"] = round(per_row * n / size["cold_run"]["wall_s"], 1)
-        sizes.append(size)
-        print(json.dumps(size), file=sys.stderr, flush=True)
+    with prefect_server(work / "prefect-home") as server:
+        for n in args.records:
+            size = one_size(n, args.per_file, work / f"n{n}", args.agreement_sample, server)
+            size["ratio_vs_per_row_baseline"] = round(per_row * n / size["cold_run"]["wall_s"], 1)
+            sizes.append(size)
+            print(json.dumps(size), file=sys.stderr, flush=True)
     report = {
         "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf(

@@ -8,12 +8,10 @@ before either is imported (the machine has no internet).
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import logging
 import os
 import re
-import tempfile
 import time
 import traceback
 from collections.abc import Iterator
@@ -35,6 +33,8 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 from flows.settings import Settings  # noqa: E402
+
+_STARTED = time.perf_counter()  # for --timings: the seconds spent before and around the flow
 
 app = typer.Typer(help="Raw paper digests -> cleaned, validated, versioned Parquet.", no_args_is_help=True)
 console = Console(width=160 if not os.isatty(1) else None)
@@ -86,8 +86,7 @@ def run(
 ) -> None:
     """Extract, clean, validate and publish one version (or report that nothing changed)."""
     from flows import publish
-    from flows.diff import RemovalsRefused
-    from flows.pipeline import SchemaChangeRefused, UnusableInput, ValidationBlocked, papers_run
+    from flows.prefect_api import TemporaryAPI
 
     s = _settings(raw_dir=raw_dir, out_dir=out_dir, year=year, lock_timeout_s=wait,
                   allow_schema_change=allow_schema_change or None,
@@ -100,25 +99,25 @@ def run(
         if timings is not None:
             timings.write_text(json.dumps({"status": "unchanged", "decided_without_flow": True}, indent=2))
         return
+    api = TemporaryAPI()
+    before = publish.latest_name(s.dataset_dir)
     try:
-        before = publish.latest_name(s.dataset_dir)
         # Fail in a second, not after Prefect's API has started.
         _output_usable(s.dataset_dir, probe_lock=s.lock_timeout_s <= 0)
-        _start_prefect_api()
-        with _failures_said_once():
+        api.launch()  # Prefect's API boots in its own process while this one imports the pipeline
+        from flows.pipeline import papers_run
+
+        with api.settings(), _failures_said_once():
+            clock = {"before_flow": round(time.perf_counter() - _STARTED, 3)}
             result = papers_run(
                 raw_dir=s.raw_dir, out_dir=s.out_dir, year=s.year, lock_timeout_s=s.lock_timeout_s,
-                workers=s.workers, row_group_size=s.row_group_size,
-                allow_schema_change=s.allow_schema_change, blocking_warnings=sorted(s.blocking_warnings),
-                allow_removals=allow_removals,
+                workers=s.workers, row_group_size=s.row_group_size, allow_schema_change=s.allow_schema_change,
+                blocking_warnings=sorted(s.blocking_warnings), allow_removals=allow_removals,
             )
-    except (ValidationBlocked, SchemaChangeRefused) as exc:
-        raise _fail(ExitCode.BLOCKED, "blocked", str(exc)) from None
-    except RemovalsRefused as exc:
-        raise _fail(ExitCode.REMOVALS_REFUSED, "refused", str(exc)) from None
-    except (UnusableInput, publish.PublishBusy) as exc:
-        raise _fail(ExitCode.UNUSABLE_INPUT, "error", str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - every other failure still gets one line and its own code
+            clock["flow_call"] = round(time.perf_counter() - _STARTED - clock["before_flow"], 3)
+    except Exception as exc:  # noqa: BLE001 - every failure gets one line and its own code
+        if refusal := _refusal(exc):
+            raise _fail(*refusal) from None
         if published := _published_by_this_run(s.dataset_dir, before):
             # The version is complete and `latest` names it; what failed came after (e.g. Prefect's API).
             console.print(f"published {published}", highlight=False)
@@ -126,8 +125,12 @@ def run(
             err.print(f"[yellow]warning:[/yellow] {after}", highlight=False)
             return
         raise _failure(exc, s.raw_dir, s.out_dir, before) from None
+    finally:
+        api.stop()
     if timings is not None:
-        timings.write_text(json.dumps({"status": result.status, "counts": result.counts, **result.stages}, indent=2))
+        clock["total"] = round(time.perf_counter() - _STARTED, 3)
+        record = {"status": result.status, "counts": result.counts, **result.stages, "cli_s": clock}
+        timings.write_text(json.dumps(record, indent=2))
     if result.status == "unusable":
         raise _fail(ExitCode.UNUSABLE_INPUT, "error", result.reason or "no usable input")
     if result.status == "empty":
@@ -140,6 +143,22 @@ def run(
     else:
         console.print(f"published {result.version} ({counts})", highlight=False)
     console.print(f"validation report: {result.report}", highlight=False)
+
+
+def _refusal(exc: Exception) -> tuple[ExitCode, str, str] | None:
+    """The exit code and label of a deliberate refusal (blocked, removals, unusable input, busy), else None."""
+    from flows.diff import RemovalsRefused, SchemaChangeRefused
+    from flows.extract import UnusableInput
+    from flows.publish import PublishBusy
+    from flows.validate import ValidationBlocked
+
+    if isinstance(exc, (ValidationBlocked, SchemaChangeRefused)):
+        return ExitCode.BLOCKED, "blocked", str(exc)
+    if isinstance(exc, RemovalsRefused):
+        return ExitCode.REMOVALS_REFUSED, "refused", str(exc)
+    if isinstance(exc, (UnusableInput, PublishBusy)):
+        return ExitCode.UNUSABLE_INPUT, "error", str(exc)
+    return None
 
 
 class _RunFailureFilter(logging.Filter):
@@ -281,51 +300,6 @@ def _inside(path: Path, root: Path) -> bool:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or "no details"
     return f"{type(exc).__name__}: {text[:300]}"
-
-
-# Prefect's temporary API picks a random port in 8000-8999, checks it is free, then starts a server there. Two
-# runs starting at once could pick the same port: the loser's server failed to bind ("address already in use")
-# while its health check reached the winner's server, so it ran against an API that vanished when the other
-# run ended, and failed after publishing. Starting the server ourselves, one run at a time on this machine,
-# makes the free-port check and the bind happen with no other papers run in between.
-PREFECT_START_TIMEOUT_S = 120.0
-
-
-def _start_prefect_api() -> None:
-    """Start Prefect's temporary local API now, serialised across runs (a no-op when a server is configured)."""
-    from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
-
-    if PREFECT_API_URL.value():
-        return
-    timeout = max(PREFECT_START_TIMEOUT_S, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
-    with _machine_lock(Path(tempfile.gettempdir()) / f"papers-prefect-start-{os.getuid()}.lock", timeout):
-        # The instance Prefect itself uses when no API URL is set: its later calls find it running.
-        SubprocessASGIServer().start(timeout=int(timeout))
-
-
-@contextmanager
-def _machine_lock(path: Path, timeout_s: float) -> Iterator[None]:
-    """An exclusive lock shared by every papers process of this user on this machine (released on exit)."""
-    try:
-        fh = path.open("a")
-    except OSError:  # no writable temporary directory: start unserialised, as Prefect would
-        yield
-        return
-    with fh:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    break  # a stuck start elsewhere must not stop this run; Prefect's own retries remain
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @app.command()

@@ -128,23 +128,22 @@ def _sightings(appearances: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """One row per paper: for each APPEARANCE_FIELDS column, a digest of the set of its values over the sightings.
 
     The set's digest is the sum of its distinct values' hashes: equal sets give equal digests whatever the order,
-    and no list is built (a million appearances, two versions, five columns).
+    and no list is built. One pass over the appearances for all five columns (a million appearances per side
+    took 4-7 s as five unique + group_by passes, 1.8 s as one).
     """
-    lazy = appearances.lazy()
-    per_field = [
-        lazy.select("paper_id", column).unique().group_by("paper_id").agg(
-            pl.col(column).hash(seed=0).sum().alias(name)
-        )
-        for name, column in APPEARANCE_FIELDS.items()
-    ]
-    joined = per_field[0]
-    for frame in per_field[1:]:
-        joined = joined.join(frame, on="paper_id", how="full", coalesce=True)
-    return joined.collect()
-
+    return (
+        appearances.lazy()
+        .group_by("paper_id")
+        .agg(pl.col(column).hash(seed=0).unique().sum().alias(name) for name, column in APPEARANCE_FIELDS.items())
+        .collect()
+    )
 
 
 # ---------------------------------------------------------------------------------------------- removals
+
+
+class SchemaChangeRefused(Exception):
+    """The code's table schemas break the parent version's (column removed or retyped)."""
 
 
 class RemovalsRefused(Exception):

@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import identity, publish
 from flows.card import card_plots, dataset_card
 from flows.census import census_counts
-from flows.diff import RemovalsRefused, papers_diff, removals
+from flows.diff import RemovalsRefused, SchemaChangeRefused, papers_diff, removals
 from flows.extract import UnusableInput
 from flows.fingerprint import run_fingerprint
 from flows.merge import merged_candidate
@@ -38,10 +38,6 @@ from schemas.tables import (
 )
 
 __all__ = ["RunResult", "papers_run", "ValidationBlocked", "UnusableInput", "SchemaChangeRefused", "RemovalsRefused"]
-
-
-class SchemaChangeRefused(Exception):
-    """The code's table schemas break the parent version's (column removed or retyped)."""
 
 
 @dataclass
@@ -63,6 +59,7 @@ class Stages:
     """Wall seconds and peak RSS after each stage of one run, and the workers' CPU seconds per step."""
 
     def __init__(self) -> None:
+        self.started = time.perf_counter()
         self.wall: dict[str, float] = {}
         self.peak_rss_mib: dict[str, int] = {}
         self.worker_cpu: dict[str, float] = {}
@@ -83,8 +80,8 @@ class Stages:
 
     def as_dict(self) -> dict:
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-        return {"wall_s": self.wall, "peak_rss_mib": self.peak_rss_mib, "worker_cpu_s": self.worker_cpu,
-                "largest_worker_rss_mib": children}
+        return {"wall_s": self.wall, "flow_body_s": round(time.perf_counter() - self.started, 3),
+                "peak_rss_mib": self.peak_rss_mib, "worker_cpu_s": self.worker_cpu, "largest_worker_rss_mib": children}
 
 
 def code_version() -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import errno
 import json
 import os
-import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -20,7 +20,7 @@ import pytest
 from conftest import staged_candidate
 from typer.testing import CliRunner
 
-from flows import cli, pipeline, publish
+from flows import cli, pipeline, prefect_api, publish
 from flows.cli import ExitCode, app, io_failure
 from flows.diff import Removals, RemovalsRefused
 
@@ -48,7 +48,7 @@ def flow(monkeypatch):
         monkeypatch.setattr(pipeline, "papers_run", fake)
         return calls
 
-    monkeypatch.setattr(cli, "_start_prefect_api", lambda: None)
+    monkeypatch.setattr(prefect_api.TemporaryAPI, "launch", lambda self: None)
     return install
 
 
@@ -228,59 +228,47 @@ def test_diff_reports_changed_appearances(tmp_path):
 # ---------------------------------------------------------------------------------------------- real runs
 
 
-def _free_port_pair() -> int:
-    """A port p such that p and p+1 are both free now (for a deliberately tiny Prefect port range)."""
-    for port in range(20000, 30000, 2):
-        try:
-            with socket.socket() as a, socket.socket() as b:
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 1))
-                return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port pair")
-
-
-# Runs the real CLI in a real process; PAPERS_TEST_PORT narrows Prefect's temporary-API port range to two ports,
-# so that two runs starting together collide unless their starts are serialised.
-_DRIVER = """
-import os, sys
-from prefect.server.api.server import SubprocessASGIServer
-port = int(os.environ["PAPERS_TEST_PORT"])
-SubprocessASGIServer._port_range = range(port, port + 2)
-from flows.cli import app
-sys.argv = ["papers", *sys.argv[1:]]
-app()
-"""
-
-
-def _papers(args: list[str], port: int | None = None) -> subprocess.Popen:
+def _papers(args: list[str]) -> subprocess.Popen:
+    """The real CLI in a real process, with Prefect's temporary API (no server configured)."""
     env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"}
     env.pop("PREFECT_API_URL", None)
-    if port is None:
-        command = [str(Path(sys.executable).with_name("papers")), *args]
-    else:
-        command = [sys.executable, "-c", _DRIVER, *args]
-        env["PAPERS_TEST_PORT"] = str(port)
+    command = [str(Path(sys.executable).with_name("papers")), *args]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 @pytest.mark.slow
-def test_two_runs_at_once_both_succeed_even_with_two_ports_to_share(dirs, tmp_path):
+def test_two_runs_at_once_each_get_their_own_temporary_api(dirs, tmp_path):
     raw, _ = dirs
-    port = _free_port_pair()
     procs = [
-        _papers(
-            ["run", "--raw-dir", str(raw), "--out-dir", str(tmp_path / f"out{i}"), "--year", "2025"], port
-        )
+        _papers(["run", "--raw-dir", str(raw), "--out-dir", str(tmp_path / f"out{i}"), "--year", "2025"])
         for i in range(2)
     ]
     outputs = [p.communicate(timeout=600)[0] for p in procs]
     for proc, output in zip(procs, outputs):
         assert proc.returncode == 0, output[-3000:]
         assert "published v1" in output
+        assert "Error logging to API" not in output  # logs were sent before the API stopped
     for i in range(2):
         assert publish.latest_name(tmp_path / f"out{i}" / "papers") == "v1"
+
+
+def test_the_temporary_api_answers_and_stops(monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    api = prefect_api.TemporaryAPI()
+    api.launch()
+    process = api.process
+    try:
+        with api.settings():
+            from prefect.settings import PREFECT_API_URL
+
+            assert PREFECT_API_URL.value() == api.url
+            import httpx
+
+            assert httpx.get(f"{api.url}/health", timeout=5).json() is True
+    finally:
+        api.stop()
+    assert process.poll() is not None
+    assert api.process is None
 
 
 @pytest.mark.slow
@@ -293,6 +281,32 @@ def test_two_runs_at_once_on_one_dataset_publish_once(dirs):
     assert sorted("published v1" in o for o in outputs) == [False, True]
     assert sum("unchanged" in o for o in outputs) == 1
     assert publish.version_names(out / "papers") == ["v1"]
+
+
+def test_the_temporary_api_dies_with_a_killed_run(tmp_path):
+    # A run killed with SIGKILL runs no `finally`: the kernel must stop its API server anyway.
+    script = (
+        "import sys; from flows import prefect_api; api = prefect_api.TemporaryAPI(); api.launch(); "
+        "print(api.process.pid, flush=True); sys.stdin.read()"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    run = subprocess.Popen([sys.executable, "-c", script], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           text=True, cwd=Path(__file__).resolve().parents[1])
+    server = int(run.stdout.readline())
+    os.kill(run.pid, 9)
+    run.wait(timeout=10)
+    for _ in range(100):
+        try:
+            os.kill(server, 0)
+        except ProcessLookupError:
+            break
+        with open(f"/proc/{server}/stat") as stat:  # a zombie waiting for init to reap it is gone too
+            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.1)
+    else:
+        os.kill(server, 9)
+        raise AssertionError(f"the API server {server} outlived its killed run")
 
 
 _DISK_FULL_RUN = """
@@ -321,11 +335,12 @@ def test_a_disk_full_mid_run_is_one_line_without_prefects_tracebacks(dirs, tmp_p
                           env=env, timeout=300, cwd=Path(__file__).parents[1], check=False)
     assert done.returncode == ExitCode.OUTPUT_ERROR, done.stderr
     assert "Traceback" not in done.stderr and "ERROR" not in done.stderr, done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [
-        f"error: cannot write {out}/papers/{errors[0].split('/papers/')[1].split('/')[0]}/links.parquet: no space "
-        "left on device (nothing was published; free some space or choose another --out-dir)"
-    ]
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    candidate = error.split("/papers/")[1].split("/")[0]
+    assert error == (
+        f"error: cannot write {out}/papers/{candidate}/links.parquet: no space left on device (nothing was "
+        "published; free some space or choose another --out-dir)"
+    )
     assert "prepared 1 files" in done.stderr  # progress is still shown
     assert publish.latest_name(out / "papers") is None
 
