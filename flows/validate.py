@@ -111,7 +111,12 @@ class ValidationBlocked(Exception):
 def blocked_message(report: Report) -> str:
     """One line naming what blocked a version (table.column and expectation) and where its report is."""
     failures = report.blocking_failures()
-    named = ", ".join(f"{o.table}.{o.column or '*'} {o.expectation}" for o in failures[:3])
+    # The census names the file it is about: said here, so the one line names it too.
+    named = ", ".join(
+        f"{o.table}.{o.column or '*'} {o.expectation}"
+        + (f": {o.sample[0]}" if o.expectation == CENSUS_LOST_WHOLE and o.sample else "")
+        for o in failures[:3]
+    )
     more = f" and {len(failures) - 3} more" if len(failures) > 3 else ""
     return (
         f"version {report.version} blocked: {len(failures)} blocking expectation(s) failed ({named}{more}); "

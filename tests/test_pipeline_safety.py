@@ -170,7 +170,8 @@ def test_a_reader_that_silently_loses_a_whole_file_blocks_the_version(seed_raw_d
     (raw / source.name).write_bytes(source.read_bytes())
     result = _cli("run", "--raw-dir", str(raw), "--out-dir", str(out), "--year", "2025")
     assert result.exit_code == ExitCode.BLOCKED, result.output
-    assert "inputs_yield_what_they_announce" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert f"inputs_yield_what_they_announce: {source.name}: announces 2, gave 0)" in said
     assert publish.latest_name(out / "papers") is None
     (rejected,) = (out / "papers" / "rejected").iterdir()
     outcomes = json.loads((rejected / "report" / "results.json").read_text())["outcomes"]
