@@ -17,7 +17,7 @@ from functools import cache, partial
 import ftfy
 import polars as pl
 
-from schemas.expectations import ABSTRACT_TEX_RESIDUE, TITLE_TEX_RESIDUE
+from schemas.expectations import ABSTRACT_TEX_RESIDUE, HTML_TAG, TITLE_TEX_RESIDUE
 from schemas.tables import LINK_KINDS
 
 FLAG_MEANINGS: dict[str, str] = {
@@ -146,7 +146,7 @@ _NOT_NFC = (
 )
 _HTML_TAG = r"(?i)</?(?:i|b|u|em|strong|sub|sup|tt|code|span|p|div|br|a|font|small|big|mark)(?:\s[^<>]*)?/?>"
 _HTML_TAG_PY = re.compile(_HTML_TAG)
-_HTML_RESIDUE = r"(?i)</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>"
+_HTML_RESIDUE = HTML_TAG
 _GLUED_URL = r"([\p{L}\p{N}])(?i:(https?://))"
 # What any TeX residue needs, as separate scans that each run at memory speed (one regex mixing a character class
 # with words would not), before the residue patterns of schemas/expectations.py run on the rows they let through.

@@ -104,11 +104,21 @@ _ARXIV = (
 )
 ARXIV_ID = rf"^(?:{_ARXIV})$"
 PAPER_ID = rf"^(?:arxiv:(?:{_ARXIV})|title:[0-9a-f]{{16}})$"
+# An HTML tag: a closed tag of an HTML element. Any name between angle brackets would take maths for markup:
+# "k<n and n>m" is a title, not a tag <n>, and quarantining that paper would lose a real record.
+HTML_ELEMENTS = (
+    "a|abbr|address|area|article|aside|audio|b|base|bdi|bdo|big|blockquote|body|br|button|canvas|caption|center|"
+    "cite|code|col|colgroup|data|dd|del|details|dfn|dialog|div|dl|dt|em|embed|fieldset|figcaption|figure|font|"
+    "footer|form|frame|frameset|h[1-6]|head|header|hr|html|i|iframe|img|input|ins|kbd|label|legend|li|link|main|"
+    "mark|math|meta|meter|nav|noscript|object|ol|optgroup|option|output|p|param|picture|pre|progress|q|rp|rt|ruby|"
+    "s|samp|script|section|select|small|source|span|strike|strong|style|sub|summary|sup|svg|table|tbody|td|"
+    "template|textarea|tfoot|th|thead|time|title|tr|track|tt|u|ul|var|video|wbr"
+)
+HTML_TAG = rf"</?(?i:{HTML_ELEMENTS})(?:[ \t\n/][^<>]*)?>"
 # `cdot` only where it is glued into a word from outside (ARTcdotV, "A cdot B"): `anecdotal` must pass.
-# Tags only when closed, so maths such as `k<n` is not mistaken for HTML.
 TITLE_RESIDUE = (
     r"[\\$]|(?:^|[^a-z])cdot|cdot(?:[^a-z]|$)"  # LaTeX
-    r"|&[a-zA-Z]+;|&#x?[0-9a-fA-F]+;|</?[a-zA-Z][a-zA-Z0-9]*(?:[ \t\n][^<>]*)?/?>"  # HTML entities and tags
+    rf"|&[a-zA-Z]+;|&#x?[0-9a-fA-F]+;|{HTML_TAG}"  # HTML entities and tags
 )
 INVISIBLE = "[\u00a0\u2007\u202f\u200b\u200c\u200d\u2060\ufeff]"
 # TeX that cleaning could not turn into text (warnings; flows/clean.py flags the same rows). Titles, beyond what

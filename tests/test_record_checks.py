@@ -108,3 +108,20 @@ def test_an_offender_left_in_the_tables_still_blocks(tmp_path: Path):
 def test_row_by_row_evaluation_agrees_with_the_suite_on_the_valid_candidate(check):
     frame = valid_tables()[check.table]
     assert frame.filter(record_checks.offending(check)).is_empty()
+
+
+@pytest.mark.parametrize(
+    ("title", "offends"),
+    [
+        ("Tight Bounds When k<n and n>m", False),  # maths, not markup: the paper stays
+        ("Sorting x<y, y>z in Linear Time", False),
+        ("Queues Q<T, F> for Typed Streams", False),
+        (f"{SCRIPT} Evil Title", True),
+        ("A <img src=x onerror=alert(1)> Title", True),
+        ("Tables <TD>Inside</TD> Titles", True),
+    ],
+)
+def test_only_html_elements_count_as_tags_in_a_title(title, offends):
+    check = next(c for c in record_checks.quarantining_checks() if c.name == "title_without_latex_or_html")
+    frame = pl.DataFrame({"title": [title]})
+    assert frame.select(record_checks.offending(check)).item() is offends
