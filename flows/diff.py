@@ -164,15 +164,19 @@ class Removals:
 
     def message(self, shown: int = 5) -> str:
         """One paragraph for the terminal: how many, which inputs, a few titles, and what to do."""
-        why = "; ".join(
-            f"{i['path']} {i['change']} ({i['papers']} paper{'s' if i['papers'] != 1 else ''})" for i in self.inputs
-        )
+        def said(i: dict) -> str:
+            papers = f"{i['papers']} paper{'s' if i['papers'] != 1 else ''}"
+            if i["change"] == "unchanged":  # same bytes: the code's rules now quarantine or re-identify them
+                return f"{i['path']} unchanged, but the code's rules now quarantine or re-identify {papers}"
+            return f"{i['path']} {i['change']} ({papers})"
+
         sample = "; ".join(f"{p['paper_id']} {p['title']!r}" for p in self.papers[:shown])
         more = f" and {len(self.papers) - shown} more" if len(self.papers) > shown else ""
         return (
-            f"this run would remove {len(self.papers)} paper(s) published in {self.parent}, because inputs "
-            f"changed: {why}. Papers: {sample}{more}. The raw directory is the source of truth: restore the "
-            "inputs, or pass --allow-removals to publish the removal."
+            f"this run would remove {len(self.papers)} paper(s) published in {self.parent}: "
+            f"{'; '.join(said(i) for i in self.inputs)}. Papers: {sample}{more}. The raw directory is the source "
+            "of truth: restore the inputs, or pass --allow-removals "
+            "to publish the removal."
         )
 
 

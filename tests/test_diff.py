@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from flows.diff import RemovalsRefused, papers_diff, removals
+from flows.diff import Removals, RemovalsRefused, papers_diff, removals
 
 
 def _papers(*ids: str) -> pl.DataFrame:
@@ -104,9 +104,10 @@ def test_removals_name_the_inputs_and_the_papers():
     ]
     message = str(RemovalsRefused(found))
     assert message.startswith(
-        "this run would remove 2 paper(s) published in v4, because inputs changed: "
-        "edited.txt changed (1 paper); gone.txt removed (1 paper)."
+        "this run would remove 2 paper(s) published in v4: edited.txt changed (1 paper); gone.txt removed (1 paper)."
     )
+    unchanged = Removals("v4", found.papers, [{"path": "kept.txt", "change": "unchanged", "papers": 2}])
+    assert "kept.txt unchanged, but the code's rules now quarantine or re-identify 2 papers." in unchanged.message()
     assert "'Title a'" in message and message.endswith("or pass --allow-removals to publish the removal.")
     assert (
         removals(papers_diff(old_papers, old_papers), "v4", old_papers, old_app, parent_inputs, inputs)
