@@ -371,7 +371,7 @@ def _diff(context: dict | None) -> str:
     return "".join(out)
 
 
-_INPUT_COLUMNS = ("path", "format", "records", "quarantined", "sha256")
+_INPUT_COLUMNS = ("path", "format", "records", "quarantined", "announced", "census_shortfall")
 
 
 def _inputs(context: dict | None) -> str:
@@ -384,7 +384,9 @@ def _inputs(context: dict | None) -> str:
     if not all(isinstance(i, dict) for i in inputs):
         return "<h2>Inputs</h2><ul>" + "".join(f"<li>{_text_or_link(v)}</li>" for v in inputs) + "</ul>"
     present = [c for c in _INPUT_COLUMNS if any(c in i for i in inputs)]
-    columns = present + [c for c in dict.fromkeys(k for i in inputs for k in i) if c not in present]
+    # The 64-hex sha256 goes last: before the counts it pushed the census columns off a laptop screen.
+    rest = [c for c in dict.fromkeys(k for i in inputs for k in i) if c not in present]
+    columns = present + sorted(rest, key=lambda c: c == "sha256")
     summed = {c for c in ("records", "quarantined") if all(isinstance(i.get(c), int) for i in inputs)}
     totals = ""
     if summed:
