@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 
 import ftfy
 import polars as pl
@@ -290,9 +290,21 @@ def _named_like(result: pl.Expr, col: str | pl.Expr) -> pl.Expr:
 # --- Python converters, run once per distinct string that needs them --------------------------------------
 
 
+# How many results each converter remembers. A worker cleans file after file, and the same fragments ($\\epsilon$,
+# \\'e, \\eg) and the same papers come back in most of them; converters are pure, so a remembered result is the
+# result. Bounded, least recently used first out, so a long run never grows it past a few MB.
+_REMEMBERED = 1 << 14
+
+
+@cache
+def _remembering(convert: Callable[[str], str]) -> Callable[[str], str]:
+    return lru_cache(maxsize=_REMEMBERED)(convert)
+
+
 def _converted(convert: Callable[[str], str], items: list[str]) -> list[str]:
-    """convert applied to each item, in this process."""
-    return [convert(item) for item in items]
+    """convert applied to each item, in this process; results are remembered from earlier calls (see above)."""
+    remembered = _remembering(convert)
+    return [remembered(item) for item in items]
 
 
 def _tidy(text: str) -> str:
