@@ -114,7 +114,8 @@ def decoded_text(data: bytes) -> tuple[str, str | None]:
             text, fallback = data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
             text, fallback = data.decode("latin-1"), "latin-1"
-    return text.replace("\r\n", "\n").replace("\r", "\n"), fallback
+    # Each replace is a pass over the whole text; most dumps have no CR at all, which one byte search tells.
+    return (text.replace("\r\n", "\n").replace("\r", "\n") if b"\r" in data else text), fallback
 
 
 def looks_binary(data: bytes) -> bool:

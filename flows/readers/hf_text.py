@@ -64,10 +64,14 @@ def titles_by_layout(is_abstract: pl.Expr, at_start: pl.Expr) -> pl.Expr:
     of the body begins with a title. A title slot with no line left after it in the run is not a title:
     there the layout is broken and the line stays an abstract that cannot be paired (quarantined).
     """
-    run = (is_abstract != is_abstract.shift(1, fill_value=False)).cum_sum()
-    j = pl.int_range(pl.len()).over(run)
-    k = pl.len().over(run)
-    offset = pl.when(at_start.first().over(run)).then(0).otherwise(1)
+    # Each line's place j in its run and the run's length k, from where the run starts and ends (forward/backward
+    # fills: linear, where a window over ~10,000 runs of one line each was most of the reader's time).
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    starts = (is_abstract != is_abstract.shift(1, fill_value=False)) | (row == 0)
+    start = pl.when(starts).then(row).forward_fill()
+    end = pl.when(starts.shift(-1, fill_value=True)).then(row).backward_fill()
+    j, k = row - start, end - start + 1
+    offset = pl.when(at_start.gather(start)).then(0).otherwise(1)
     title_slot = ((j + offset) % 2 == 0) & (j + 1 < k)
     return ~is_abstract | title_slot
 
@@ -95,7 +99,8 @@ class HfPapersText:
     def read(self, dump: Dump, text: str, year: int | None) -> Parsed:
         lines = pl.DataFrame({"text": text.split("\n")}).with_row_index("line", offset=1)
         # NBSP is rare: replacing it costs a pass over every byte, so only files that hold one pay for it.
-        probe = pl.col("text").str.replace_all("\xa0", " ", literal=True) if "\xa0" in text else pl.col("text")
+        nbsp = "\xa0" in text
+        probe = pl.col("text").str.replace_all("\xa0", " ", literal=True) if nbsp else pl.col("text")
         lines = lines.with_columns(pl.col("line").cast(pl.Int32), probe.str.strip_chars().alias("probe")).filter(
             pl.col("probe") != ""
         )
@@ -106,7 +111,8 @@ class HfPapersText:
         header, (month, day, year_in_dump) = self._header(probe.head(max(top, HF_HEADER_SPAN)).to_list())
         truncated = dump_cut_short(text)
         # Header lines go; anything else near the top (a paper copied above the date line) is body.
-        body = lines.filter(~pl.int_range(pl.len()).is_in(header)).with_columns(
+        # Lazy, so that the sub-expressions abstract_like and titles_by_layout repeat are computed once each.
+        body = lines.lazy().filter(~pl.int_range(pl.len()).is_in(header)).with_columns(
             abstract_like(pl.col("probe")).alias("is_abstract")
         )
         if truncated:
@@ -120,7 +126,7 @@ class HfPapersText:
             )
         body = body.with_columns(pl.int_range(pl.len()).alias("row")).with_columns(
             (~titles_by_layout(pl.col("is_abstract"), pl.col("row") == 0)).alias("is_abstract")
-        ).with_columns((~pl.col("is_abstract")).cum_sum().cast(pl.Int32).alias("record"))
+        ).with_columns((~pl.col("is_abstract")).cum_sum().cast(pl.Int32).alias("record")).collect()
         digest_date, date_source = resolved_digest_date(month, day, year_in_dump, dump, year)
 
         abstracts = body.filter(pl.col("is_abstract"))
@@ -129,11 +135,13 @@ class HfPapersText:
         # A title followed by two abstract-like lines: the second cannot be paired and must not shift the rest.
         extras = abstracts.filter(~paired & (pl.col("record") > 0))
         last_record = body["record"].max() or 0
+        # Without NBSP the probe is the stripped line already (strip_chars strips NBSP too): no second pass.
+        raw = pl.col("text").str.strip_chars() if nbsp else pl.col("probe")
         records = (
             body.filter(~pl.col("is_abstract"))
-            .select("record", "line", pl.col("text").str.strip_chars().alias("title_raw"))
+            .select("record", "line", raw.alias("title_raw"))
             .join(
-                abstracts.filter(paired).select("record", pl.col("text").str.strip_chars().alias("abstract_raw")),
+                abstracts.filter(paired).select("record", raw.alias("abstract_raw")),
                 on="record",
                 how="left",
                 maintain_order="left",
