@@ -44,14 +44,20 @@ def abstract_like(text: pl.Expr) -> pl.Expr:
     """
     long = text.str.len_chars() > _LONG_LINE
     short = pl.when(~long).then(text)  # null on long lines: the patterns skip them
-    n_words = short.str.count_matches(r"\S+")
-    # A sentence end, optionally followed by a closing quote/bracket or a trailing "(note)".
-    ends_sentence = short.str.contains(r"[.!?][\"')\]]?(\s*\([^()]*\))?\s*$")
-    sentences = short.str.count_matches(r"[.!?]\s+[\p{Lu}(]")
+    # One struct, so that each scan runs once though the rule below reads the word count three times.
+    scans = pl.struct(
+        long=long,
+        n_words=short.str.count_matches(r"\S+"),
+        # A sentence end, optionally followed by a closing quote/bracket or a trailing "(note)".
+        ends_sentence=short.str.contains(r"[.!?][\"')\]]?(\s*\([^()]*\))?\s*$"),
+        sentences=short.str.count_matches(r"[.!?]\s+[\p{Lu}(]"),
+    )
+    n_words, ends_sentence, sentences = pl.field("n_words"), pl.field("ends_sentence"), pl.field("sentences")
     # The seed's longest title has 16 words; titles past ~28 words do not occur in practice.
-    return long | (
+    is_abstract = pl.field("long") | (
         (n_words > 28) | (ends_sentence & (n_words >= 15)) | ((sentences >= 2) & (n_words >= 12))
     ).fill_null(False)
+    return scans.struct.with_fields(is_abstract.alias("is_abstract")).struct.field("is_abstract")
 
 
 def titles_by_layout(is_abstract: pl.Expr, at_start: pl.Expr) -> pl.Expr:
@@ -111,8 +117,7 @@ class HfPapersText:
         header, (month, day, year_in_dump) = self._header(probe.head(max(top, HF_HEADER_SPAN)).to_list())
         truncated = dump_cut_short(text)
         # Header lines go; anything else near the top (a paper copied above the date line) is body.
-        # Lazy, so that the sub-expressions abstract_like and titles_by_layout repeat are computed once each.
-        body = lines.lazy().filter(~pl.int_range(pl.len()).is_in(header)).with_columns(
+        body = lines.filter(~pl.int_range(pl.len()).is_in(header)).with_columns(
             abstract_like(pl.col("probe")).alias("is_abstract")
         )
         if truncated:
@@ -126,7 +131,7 @@ class HfPapersText:
             )
         body = body.with_columns(pl.int_range(pl.len()).alias("row")).with_columns(
             (~titles_by_layout(pl.col("is_abstract"), pl.col("row") == 0)).alias("is_abstract")
-        ).with_columns((~pl.col("is_abstract")).cum_sum().cast(pl.Int32).alias("record")).collect()
+        ).with_columns((~pl.col("is_abstract")).cum_sum().cast(pl.Int32).alias("record"))
         digest_date, date_source = resolved_digest_date(month, day, year_in_dump, dump, year)
 
         abstracts = body.filter(pl.col("is_abstract"))
