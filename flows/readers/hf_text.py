@@ -61,7 +61,6 @@ def abstract_like(text: pl.Expr) -> pl.Expr:
 
 
 def titles_by_layout(is_abstract: pl.Expr, at_start: pl.Expr) -> pl.Expr:
-    # at_start must read a column (not pl.int_range), since it is evaluated per run below.
     """True for the lines that are titles, where content alone would call some of them abstracts.
 
     A regular dump alternates title and abstract. Within a run of consecutive abstract-like lines, that
@@ -77,7 +76,7 @@ def titles_by_layout(is_abstract: pl.Expr, at_start: pl.Expr) -> pl.Expr:
     start = pl.when(starts).then(row).forward_fill()
     end = pl.when(starts.shift(-1, fill_value=True)).then(row).backward_fill()
     j, k = row - start, end - start + 1
-    offset = pl.when(at_start.gather(start)).then(0).otherwise(1)
+    offset = pl.when(at_start.gather(start)).then(0).otherwise(1)  # at_start as it is on the run's first line
     title_slot = ((j + offset) % 2 == 0) & (j + 1 < k)
     return ~is_abstract | title_slot
 
