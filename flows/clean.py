@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 
 import ftfy
 import polars as pl
@@ -291,9 +291,21 @@ def _named_like(result: pl.Expr, col: str | pl.Expr) -> pl.Expr:
 # --- Python converters, run once per distinct string that needs them --------------------------------------
 
 
+# How many results each converter remembers. A worker cleans file after file, and the same LaTeX fragments
+# ($\epsilon=5$, \'e, \eg) come back in most of them; converters are pure, so a remembered result is the result.
+# Bounded, least recently used out first: fragments that recur stay, one-off values (a \textbf{title}) pass through.
+_REMEMBERED = 4096
+
+
+@cache
+def _remembering(convert: Callable[[str], str]) -> Callable[[str], str]:
+    return lru_cache(maxsize=_REMEMBERED)(convert)
+
+
 def _converted(convert: Callable[[str], str], items: list[str]) -> list[str]:
-    """convert applied to each item, in this process."""
-    return [convert(item) for item in items]
+    """convert applied to each item, in this process; results are remembered from earlier calls (see above)."""
+    remembered = _remembering(convert)
+    return [remembered(item) for item in items]
 
 
 def _tidy(text: str) -> str:
@@ -528,6 +540,15 @@ def _non_ascii(values: pl.Series) -> pl.Series:
     return values.str.len_bytes() != values.str.len_chars()
 
 
+def _may_be_mojibake(values: pl.Series) -> pl.Series:
+    """Rows holding a character U+00C0..U+00FF, as every MOJIBAKE match does (it opens with one of U+00C2..U+00EF).
+
+    One search for their UTF-8 lead byte 0xC3, which runs at memory speed; the pattern itself scans a byte at a time
+    and would otherwise run on every non-ASCII row (curly quotes, Greek letters, math symbols).
+    """
+    return values.cast(pl.Binary).bin.contains(b"\xc3")
+
+
 def _where(values: pl.Series, rows: pl.Series, transform: Callable[[pl.Series], pl.Series]) -> pl.Series:
     """transform applied to the selected rows only, the others left as they are."""
     # Every Polars string op writes a whole new column, even where nothing matches (~1 s per GB); picking the
@@ -574,7 +595,7 @@ def _matching(values: pl.Series, rows: pl.Series, pattern: str) -> pl.Series:
 def _repairable(values: pl.Series) -> pl.Series:
     """Rows that still show mojibake, an HTML entity or LaTeX."""
     # Mojibake is non-ASCII by definition, entities and LaTeX need & \ or $: gate the slow patterns on those.
-    mojibake = _matching(values, _non_ascii(values), MOJIBAKE)
+    mojibake = _matching(values, _may_be_mojibake(values), MOJIBAKE)
     latex = _matching(values, values.str.contains(r"[\\$&]"), f"{_ENTITY}|{_LATEX_FOUND}")
     # A command name before its braces shows up once a repair removed what stood before it ("\\textbf{x}"), and a
     # tag once a repair made one ("<\\a>" -> "<a>").
@@ -584,7 +605,7 @@ def _repairable(values: pl.Series) -> pl.Series:
 
 def _repaired(values: pl.Series) -> pl.Series:
     """Mojibake (ftfy), HTML entities and LaTeX (pylatexenc) repaired, once per distinct value or fragment."""
-    values = _where(values, _non_ascii(values), _mojibake_repaired)
+    values = _where(values, _may_be_mojibake(values), _mojibake_repaired)
     values = _where(values, values.str.contains("&", literal=True), _entities_decoded)
     values = _where(values, values.str.contains(r"[\\$]"), _latex_converted)
     # Converted text comes back tidied (_tidy), but a piece that became "" or " " can leave two spaces.
@@ -1030,7 +1051,7 @@ def extracted_urls(col: str | pl.Expr) -> pl.Expr:
 
 
 def _mojibake_in(values: pl.Series) -> pl.Series:
-    return _matching(values, _non_ascii(values), MOJIBAKE)
+    return _matching(values, _may_be_mojibake(values), MOJIBAKE)
 
 
 def _noticed(texts: pl.Series) -> pl.Series:
@@ -1047,7 +1068,9 @@ def _noticed(texts: pl.Series) -> pl.Series:
         | title_raw.str.contains("&", literal=True)
         | abstract_raw.str.contains("&", literal=True)
     )
-    mis_decoded = _matching(title, odd_raw, MOJIBAKE) | _matching(abstract, odd_raw, MOJIBAKE)
+    mis_decoded = _matching(title, odd_raw & _may_be_mojibake(title), MOJIBAKE) | _matching(
+        abstract, odd_raw & _may_be_mojibake(abstract), MOJIBAKE
+    )
     checks = {
         "abstract_missing": abstract.is_null(),
         "title_empty": title.fill_null("") == "",

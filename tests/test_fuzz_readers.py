@@ -254,6 +254,34 @@ def test_overlong_url_in_an_abstract_is_flagged(tmp_path):
     assert records["record_flags"].to_list() == [[], [], [], ["url_too_long"]]
 
 
+@pytest.mark.parametrize(
+    ("text", "too_long"),
+    [
+        ("see https://" + "a" * 1992, False),  # 2,000 characters: at the bound
+        ("see https://" + "a" * 1993 + " and more", True),
+        ("http://" + "a" * 1993, False),
+        ("(http://" + "a" * 1994 + ")", True),
+        # a scheme inside a longer URL: the URL found is the whole run, longer than the bound
+        ("https://a.org/" + "b" * 1980 + "http://c.org", True),
+        ("https://a.org/" + "b" * 1970 + " http://c.org", False),
+        ("http:// " + "a" * 2500, False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_overlong_url_measures_the_urls_found(text, too_long):
+    frame = pl.DataFrame({"t": [text]}, schema={"t": pl.String})
+    assert frame.select(base.overlong_url(pl.col("t"))).item() is too_long
+
+
+@pytest.mark.parametrize("code", [*range(0x20), 0x7F, 0x80, 0xA0, *range(0x2028, 0x2030), *range(0x2060, 0x206B)])
+def test_unsafe_text_is_found_whatever_the_character(code):
+    frame = pl.DataFrame({"t": [f"a{chr(code)}b"]})
+    unsafe = bool(UNSAFE.search(chr(code)))
+    assert frame.select(base.has_unsafe_text(pl.col("t"))).item() is unsafe
+    assert frame.select(base.has_unsafe_text(pl.col("t"), long_values=True)).item() is unsafe
+
+
 def test_bounded_links_drops_overlong_urls():
     links = pl.DataFrame({"paper_id": ["a", "b"], "url": ["https://x.org/a", "https://x.org/" + "b" * 2000]})
     kept, dropped = base.bounded_links(links)

@@ -57,18 +57,23 @@ def abstract_like(text: pl.Expr) -> pl.Expr:
     """
     long = text.str.len_chars() > _LONG_LINE
     short = pl.when(~long).then(text)  # null on long lines: the patterns skip them
-    n_words = short.str.count_matches(r"\S+")
-    # A sentence end, optionally followed by a closing quote/bracket or a trailing "(note)".
-    ends_sentence = short.str.contains(r"[.!?][\"')\]]?(\s*\([^()]*\))?\s*$")
-    sentences = short.str.count_matches(r"[.!?]\s+[\p{Lu}(]")
+    # One struct, so that each scan runs once though the rule below reads the word count three times.
+    scans = pl.struct(
+        long=long,
+        n_words=short.str.count_matches(r"\S+"),
+        # A sentence end, optionally followed by a closing quote/bracket or a trailing "(note)".
+        ends_sentence=short.str.contains(r"[.!?][\"')\]]?(\s*\([^()]*\))?\s*$"),
+        sentences=short.str.count_matches(r"[.!?]\s+[\p{Lu}(]"),
+    )
+    n_words, ends_sentence, sentences = pl.field("n_words"), pl.field("ends_sentence"), pl.field("sentences")
     # The seed's longest title has 16 words; titles past ~28 words do not occur in practice.
-    return long | (
+    is_abstract = pl.field("long") | (
         (n_words > 28) | (ends_sentence & (n_words >= 15)) | ((sentences >= 2) & (n_words >= 12))
     ).fill_null(False)
+    return scans.struct.with_fields(is_abstract.alias("is_abstract")).struct.field("is_abstract")
 
 
 def titles_by_layout(is_abstract: pl.Expr, at_start: pl.Expr) -> pl.Expr:
-    # at_start must read a column (not pl.int_range), since it is evaluated per run below.
     """True for the lines that are titles, where content alone would call some of them abstracts.
 
     A regular dump alternates title and abstract. Within a run of consecutive abstract-like lines, that
@@ -77,10 +82,14 @@ def titles_by_layout(is_abstract: pl.Expr, at_start: pl.Expr) -> pl.Expr:
     of the body begins with a title. A title slot with no line left after it in the run is not a title:
     there the layout is broken and the line stays an abstract that cannot be paired (quarantined).
     """
-    run = (is_abstract != is_abstract.shift(1, fill_value=False)).cum_sum()
-    j = pl.int_range(pl.len()).over(run)
-    k = pl.len().over(run)
-    offset = pl.when(at_start.first().over(run)).then(0).otherwise(1)
+    # Each line's place j in its run and the run's length k, from where the run starts and ends (forward/backward
+    # fills: linear, where a window over ~10,000 runs of one line each was most of the reader's time).
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    starts = (is_abstract != is_abstract.shift(1, fill_value=False)) | (row == 0)
+    start = pl.when(starts).then(row).forward_fill()
+    end = pl.when(starts.shift(-1, fill_value=True)).then(row).backward_fill()
+    j, k = row - start, end - start + 1
+    offset = pl.when(at_start.gather(start)).then(0).otherwise(1)  # at_start as it is on the run's first line
     title_slot = ((j + offset) % 2 == 0) & (j + 1 < k)
     return ~is_abstract | title_slot
 
@@ -128,7 +137,8 @@ class HfPapersText:
     def read(self, dump: Dump, text: str, year: int | None) -> Parsed:
         lines = pl.DataFrame({"text": text.split("\n")}).with_row_index("line", offset=1)
         # NBSP is rare: replacing it costs a pass over every byte, so only files that hold one pay for it.
-        probe = pl.col("text").str.replace_all("\xa0", " ", literal=True) if "\xa0" in text else pl.col("text")
+        nbsp = "\xa0" in text
+        probe = pl.col("text").str.replace_all("\xa0", " ", literal=True) if nbsp else pl.col("text")
         lines = lines.with_columns(pl.col("line").cast(pl.Int32), probe.str.strip_chars().alias("probe")).filter(
             pl.col("probe") != ""
         )
@@ -162,11 +172,13 @@ class HfPapersText:
         # A title followed by two abstract-like lines: the second cannot be paired and must not shift the rest.
         extras = abstracts.filter(~paired & (pl.col("record") > 0))
         last_record = body["record"].max() or 0
+        # Without NBSP the probe is the stripped line already (strip_chars strips NBSP too): no second pass.
+        raw = pl.col("text").str.strip_chars() if nbsp else pl.col("probe")
         records = (
             body.filter(~pl.col("is_abstract"))
-            .select("record", "line", pl.col("text").str.strip_chars().alias("title_raw"))
+            .select("record", "line", raw.alias("title_raw"))
             .join(
-                abstracts.filter(paired).select("record", pl.col("text").str.strip_chars().alias("abstract_raw")),
+                abstracts.filter(paired).select("record", raw.alias("abstract_raw")),
                 on="record",
                 how="left",
                 maintain_order="left",
