@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
+from flows.prefect_api import free_port
 from flows.synthetic import seed_records, synthetic_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,9 +124,7 @@ def timed_run(raw: Path, out: Path, env: dict[str, str] | None = None) -> dict:
 @contextlib.contextmanager
 def prefect_server(home: Path) -> Iterator[dict[str, str]]:
     """A Prefect server on 127.0.0.1, as scheduled runs (`papers serve`) use; yields the env that points at it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     prefect = Path(sys.executable).with_name("prefect")
     env = os.environ | {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     log = (home / "server.log")

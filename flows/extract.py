@@ -76,11 +76,12 @@ def parsed_dump(dump: Dump, year: int | None) -> Parsed:
         parsed = reader.read(dump, text, year)
         stage = "checking its output"
         parsed = dataclasses.replace(finished(parsed, fallback), announced=announced)
-        if parsed.records.is_empty() and parsed.quarantine.is_empty() and not announced:
+        if parsed.records.is_empty() and parsed.quarantine.is_empty():
             if announced == 0:
                 return parsed  # the file announces nothing (a feed on a quiet day): nothing is lost
-            reason = f"no records found ({reader_name} reader)"
-            return whole_file_quarantined(dump, reason, text[:RAW_TEXT_LIMIT], source_format=reader_name)
+            if announced is None:  # nothing, and no count to say what is missing: the file itself is quarantined
+                reason = f"no records found ({reader_name} reader)"
+                return whole_file_quarantined(dump, reason, text[:RAW_TEXT_LIMIT], source_format=reader_name)
         return census_reconciled(parsed, dump, reader, text)
     except Exception as exc:  # noqa: BLE001 - one bad file must never fail the run; the reason is kept
         reason = f"{reader_name} reader failed while {stage}: {type(exc).__name__}: {exc}"

@@ -48,7 +48,7 @@ class TemporaryAPI:
         if os.environ.get("PREFECT_API_URL"):
             return
         self._attempts += 1
-        self.port = _free_port()
+        self.port = free_port()
         app_dir = Path(importlib.util.find_spec("prefect").origin).parent.parent
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
         uvicorn = ["--app-dir", str(app_dir), "--factory", "prefect.server.api.server:create_app",
@@ -127,7 +127,8 @@ os.execv(sys.executable, [sys.executable, "-m", "uvicorn", *sys.argv[2:]])
 """
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that the OS says is free now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
