@@ -1,7 +1,8 @@
 """Dataset card: the README.md inside every version — what it is, how to load it, schema, counts, changes.
 
-Pure text rendering from the version's tables and manifest, plus the card's small SVG plots (`card_plots`);
-the caller writes the files. Nothing here reads or writes the filesystem.
+Pure text rendering from the version's tables and manifest (flows/templates/card.md.j2, which shares the diff,
+inputs and quarantine-reason facts with the validation report through facts.md.j2), plus the card's small SVG
+plots (`card_plots`); the caller writes the files. Nothing here reads or writes the filesystem.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from html import escape
 
 import polars as pl
 
-from flows import identity
+from flows import facts, identity
+from flows.templating import markdown_environment
 from schemas.expectations import DATASET, RECORD, SUITE
 from schemas.tables import PUBLISHED
 
@@ -21,37 +23,56 @@ LANGUAGES_PLOT = "plots/languages.svg"
 
 MAX_DATE_BARS = 62  # beyond two months of daily digests one bar per date stops being readable: bars per month
 MAX_LANGUAGE_BARS = 12
+SHARES_SHOWN = 12  # rows of a share table (languages, link kinds, flags, quarantine reasons) before "N more"
 NO_LANGUAGE = "(undetected)"
 NO_DATE = "(no date)"
 
-# Markdown would read these as markup (links, code, emphasis, table cells) or, for <>&, as raw HTML.
-_MD_ESCAPES = {
-    **{c: "\\" + c for c in "\\`*[]|"},
-    "<": "&lt;",
-    ">": "&gt;",
-    "&": "&amp;",
-    "\r": " ",
-    "\n": " ",
-}
+
+def dataset_card(version: str, tables: dict[str, pl.DataFrame], manifest: dict) -> str:
+    """The Markdown dataset card for one version; its plots (card_plots) are linked as relative images."""
+    papers, appearances, links, quarantine = (tables[t] for t in ("papers", "appearances", "links", "quarantine"))
+    dates = appearances["digest_date"].drop_nulls()
+    diff = manifest.get("diff")
+    # The manifest carries the whole diff (flows/diff.py); the card shows its summary.
+    summary = diff.get("summary", diff) if diff else None
+    flags = papers.select(pl.col("flags").explode().alias("flag")).drop_nulls()
+    card = markdown_environment().get_template("card.md.j2").render(
+        version=version,
+        manifest=manifest,
+        validation=manifest["validation"],
+        date_range=f"{dates.min()} to {dates.max()}" if dates.len() else "unknown",
+        rows={t: frame.height for t, frame in tables.items()},
+        expectations=_expectation_kinds(manifest["validation"]),
+        census=manifest["counts"].get("census"),
+        diff=facts.diff_summary(summary, manifest.get("parent")),
+        formats=_formats(manifest["inputs"]),
+        inputs=facts.inputs_table(manifest["inputs"]),
+        plots={"dates": DIGEST_DATES_PLOT, "languages": LANGUAGES_PLOT},
+        languages=_shares(papers, "language", "language", null_label=NO_LANGUAGE),
+        link_kinds=_shares(links, "kind", "kind"),
+        flags=_shares(flags, "flag", "flag"),
+        quarantine_reasons=facts.quarantine_reasons(quarantine) if quarantine.height else [],
+        reasons_shown=SHARES_SHOWN,
+        rules=precedence_rules(),
+        schema=[
+            (table, [(f.name, str(f.type), f.nullable, (f.metadata or {}).get(b"doc", b"").decode()) for f in schema])
+            for table, schema in PUBLISHED.items()
+        ],
+    )
+    return card.rstrip("\n") + "\n"
 
 
-def _md(value: object) -> str:
-    """Make a value safe inside a Markdown table cell: shown as text, never as markup or HTML."""
-    return str(value).translate(str.maketrans(_MD_ESCAPES))
-
-
-def _share_table(
-    frame: pl.DataFrame, column: str, header: str, limit: int = 12, null_label: str = "(none)"
-) -> list[str]:
+def _shares(frame: pl.DataFrame, column: str, header: str, null_label: str = "(none)") -> dict:
+    """Rows per value of one column, most frequent first; past SHARES_SHOWN values, the rest in one row."""
     counts = frame.group_by(column).len().sort(["len", column], descending=[True, False], nulls_last=True)
     total = max(frame.height, 1)
-    lines = [f"| {header} | rows | share |", "|---|---:|---:|"]
-    for value, n in counts.head(limit).iter_rows():
-        lines.append(f"| {_md(value if value is not None else null_label)} | {n:,} | {n / total:.1%} |")
-    if counts.height > limit:
-        rest = counts.tail(counts.height - limit)["len"].sum()
-        lines.append(f"| {counts.height - limit:,} more | {rest:,} | {rest / total:.1%} |")
-    return lines
+    rows = [(value if value is not None else null_label, n, n / total)
+            for value, n in counts.head(SHARES_SHOWN).iter_rows()]
+    more = None
+    if counts.height > SHARES_SHOWN:
+        rest = counts.tail(counts.height - SHARES_SHOWN)["len"].sum()
+        more = {"values": counts.height - SHARES_SHOWN, "rows": rest, "share": rest / total}
+    return {"header": header, "rows": rows, "more": more}
 
 
 def precedence_rules() -> list[str]:
@@ -68,163 +89,24 @@ def precedence_rules() -> list[str]:
     return rules
 
 
-def _diff_summary(manifest: dict) -> dict | None:
-    diff = manifest.get("diff")
-    if not diff:
-        return None
-    # The manifest carries the whole diff (flows/diff.py); the card shows its summary.
-    return diff.get("summary", diff)
+def _expectation_kinds(validation: dict) -> dict:
+    """The blocking checks of each kind, and what record checks moved to quarantine in this version."""
+    return {
+        "record": [c.name for c in SUITE if c.kind == RECORD and c.blocking],
+        "dataset": [c for c in SUITE if c.kind == DATASET and c.blocking],
+        "moved": validation.get("quarantined_by_record_checks") or {},
+    }
 
 
-def _expectation_kinds(validation: dict, census: dict | None) -> list[str]:
-    """The card's account of both kinds of expectations, and of the census, for this version."""
-    record = [c for c in SUITE if c.kind == RECORD and c.blocking]
-    dataset = [c for c in SUITE if c.kind == DATASET and c.blocking]
-    moved = validation.get("quarantined_by_record_checks") or {}
-    out = [
-        "## Expectations: records and dataset",
-        "",
-        (
-            f"- {len(dataset)} dataset-level expectations (schema, uniqueness, reconciliation, census) block the "
-            "whole version when they fail; this version passed them all."
-        ),
-        (
-            f"- {len(record)} record-level expectations (ids, titles, URLs, languages) never block it: a paper "
-            "that fails one leaves papers, appearances and links, and each of its sightings is a quarantine row "
-            "whose reason is the expectation's name: " + ", ".join(f"`{c.name}`" for c in record) + "."
-        ),
-    ]
-    if moved:
-        out.append("- moved to quarantine in this version: " + ", ".join(
-            f"{n:,} sighting(s) by `{name}`" for name, n in moved.items()) + ".")
-    if census:
-        short = census.get("files_short") or []
-        out.append(
-            f"- census: {census['files_counted']:,} inputs counted apart from their parsers announce "
-            f"{census['announced']:,} records; "
-            + (
-                f"{census['shortfall']:,} are missing from {len(short)} file(s) "
-                f"({', '.join(_md(s) for s in short[:5])}), each said by a `census_shortfall` quarantine row."
-                if short
-                else "every one is accounted for."
-            )
-        )
-    return [*out, ""]
-
-
-def dataset_card(version: str, tables: dict[str, pl.DataFrame], manifest: dict) -> str:
-    """The Markdown dataset card for one version; its plots (card_plots) are linked as relative images."""
-    papers, appearances, links, quarantine = (tables[t] for t in ("papers", "appearances", "links", "quarantine"))
-    dates = appearances["digest_date"].drop_nulls()
-    date_range = f"{dates.min()} to {dates.max()}" if dates.len() else "unknown"
-    summary = _diff_summary(manifest)
-    validation = manifest["validation"]
-    out = [
-        f"# papers — version {version}",
-        "",
-        (
-            "Research papers collected from raw digest dumps (Hugging Face papers pages, daily-papers JSON, "
-            "arXiv listings, feeds), cleaned (Unicode, LaTeX, HTML entities, URLs), deduplicated to one row "
-            "per paper, validated by a Great Expectations suite and published as an immutable version."
-        ),
-        "",
-        f"- created: {manifest['created_at']}",
-        f"- parent version: {manifest.get('parent') or '(none — first version)'}",
-        (
-            f"- validation: {'passed' if validation['success'] else 'FAILED'} "
-            f"({validation['passed']} of {validation['evaluated']} expectations passed; "
-            f"{validation['failed_warning']} warnings) — see `report/index.html`"
-        ),
-        f"- digest dates: {date_range}",
-        f"- schema fingerprint: `{manifest['schema_fingerprint'][:16]}`",
-        "",
-        "## Load it",
-        "",
-        "```python",
-        "import polars as pl",
-        f'papers = pl.read_parquet("{version}/papers.parquet")',
-        "",
-        "import duckdb",
-        f"duckdb.sql(\"select language, count(*) from '{version}/papers.parquet' group by 1\").show()",
-        "",
-        "import pandas as pd",
-        f'appearances = pd.read_parquet("{version}/appearances.parquet")',
-        "```",
-        "",
-        "Paths are relative to the dataset directory; `latest` (a one-line text file) names the newest version.",
-        "",
-        "## Row counts",
-        "",
-        "| table | rows | what one row is |",
-        "|---|---:|---|",
-        f"| papers | {papers.height:,} | a paper, whatever the number of digests it came through |",
-        f"| appearances | {appearances.height:,} | one sighting of a paper in one digest |",
-        f"| links | {links.height:,} | one (paper, canonical URL) pair |",
-        f"| quarantine | {quarantine.height:,} | a raw record that could not be used, with the reason |",
-        "",
-        (
-            f"Reconciliation: {manifest['counts']['raw_records']:,} raw records = "
-            f"{manifest['counts']['appearances']:,} appearances + "
-            f"{manifest['counts']['quarantined']:,} quarantined."
-        ),
-        "",
-        *_expectation_kinds(validation, manifest["counts"].get("census")),
-        "## Changes since the parent version",
-        "",
-    ]
-    if summary is None:
-        out.append("First version: every paper is new.")
-    else:
-        out.append(
-            f"{summary['added']:,} added, {summary['removed']:,} removed, {summary['reidentified']:,} re-identified, "
-            f"{summary['changed']:,} changed, {summary['unchanged']:,} unchanged."
-        )
-        fields = summary.get("changed_fields") or {}
-        if fields:
-            ordered = sorted(fields.items(), key=lambda kv: (-kv[1], kv[0]))
-            out += ["", "Fields changed: " + ", ".join(f"`{_md(f)}` in {n:,}" for f, n in ordered) + "."]
-    out += ["", "## Sources", "", *_formats_table(manifest["inputs"]), ""]
-    out += ["| file | format | records | quarantined | sha256 |", "|---|---|---:|---:|---|"]
-    for item in manifest["inputs"]:
-        out.append(
-            f"| {_md(item['path'])} | {_md(item['format'])} | {item['records']:,} | {item['quarantined']:,} "
-            f"| `{_md(item['sha256'][:12])}` |"
-        )
-    out += ["", "## Papers per digest date", "", f"Digest dates: {date_range}.", ""]
-    out += [f"![Bar chart: papers seen per digest date]({DIGEST_DATES_PLOT})"]
-    out += ["", "## Languages", "", f"![Bar chart: papers per language]({LANGUAGES_PLOT})", ""]
-    out += _share_table(papers, "language", "language", null_label=NO_LANGUAGE)
-    out += ["", "## Link kinds", "", *_share_table(links, "kind", "kind")]
-    flags = papers.select(pl.col("flags").explode().alias("flag")).drop_nulls()
-    out += ["", "## Flags (what cleaning could not fully fix)", ""]
-    out += _share_table(flags, "flag", "flag") if flags.height else ["No paper carries a flag."]
-    out += ["", "## Quarantine reasons", ""]
-    out += _share_table(quarantine, "reason", "reason") if quarantine.height else ["Nothing was quarantined."]
-    out += ["", "## Field precedence", ""]
-    rules = precedence_rules()
-    intro = "When several sightings of one paper disagree, each field of the published row comes from:"
-    out += [intro, "", *(f"- {rule}" for rule in rules)] if rules else ["See flows/identity.py's docstring."]
-    out += ["", "## Schema", ""]
-    for table, schema in PUBLISHED.items():
-        out += [f"### {table}", "", "| column | type | nullable | meaning |", "|---|---|---|---|"]
-        for field in schema:
-            doc = (field.metadata or {}).get(b"doc", b"").decode()
-            nullable = "yes" if field.nullable else "no"
-            out.append(f"| `{field.name}` | `{field.type}` | {nullable} | {_md(doc)} |")
-        out.append("")
-    return "\n".join(out)
-
-
-def _formats_table(inputs: list[dict]) -> list[str]:
+def _formats(inputs: list[dict]) -> list[tuple[str, int, int, int]]:
+    """(format, files, records, quarantined) per input format, by name."""
     by_format: dict[str, list[int]] = {}
     for item in inputs:
         files_records_quarantined = by_format.setdefault(item["format"], [0, 0, 0])
         files_records_quarantined[0] += 1
         files_records_quarantined[1] += item["records"]
         files_records_quarantined[2] += item["quarantined"]
-    lines = ["| format | files | records | quarantined |", "|---|---:|---:|---:|"]
-    lines += [f"| {_md(f)} | {n:,} | {r:,} | {q:,} |" for f, (n, r, q) in sorted(by_format.items())]
-    return lines
+    return [(f, n, r, q) for f, (n, r, q) in sorted(by_format.items())]
 
 
 # --- plots ------------------------------------------------------------------------------------------------

@@ -395,6 +395,7 @@ def validate(
     import datetime as dt
 
     from flows import publish
+    from flows.report import write_report
     from flows.validate import validate_version
 
     dataset_dir = _settings(out_dir=out_dir).dataset_dir
@@ -411,10 +412,10 @@ def validate(
         version=name,
         raw_records=manifest["counts"]["raw_records"],
         parent=publish.read_tables(dataset_dir, parent) if parent else None,
-        report_dir=dataset_dir / name / f"report-{stamp}",
         context={"revalidation_of": name, "inputs": manifest["inputs"]},
     )
-    console.print(f"{name}: {'passed' if report.success else 'FAILED'}; report: {report.report_dir / 'index.html'}")
+    page = write_report(dataset_dir / name / f"report-{stamp}", report)
+    console.print(f"{name}: {'passed' if report.success else 'FAILED'}; report: {page}")
     if not report.success:
         raise typer.Exit(1)
 

@@ -6,7 +6,6 @@ annotations` here: a served deployment builds its parameter model from these ann
 """
 
 import contextlib
-import dataclasses
 import datetime as dt
 import resource
 import subprocess
@@ -29,6 +28,7 @@ from flows.fingerprint import run_fingerprint
 from flows.merge import merged_candidate
 from flows.prepare import FileJob, PreparedFile, file_jobs, prepared_files
 from flows.record_checks import Moved, quarantined_offenders
+from flows.report import write_report
 from flows.settings import Settings
 from flows.validate import Report, ValidationBlocked, imported_in_background, validate_version
 from schemas.tables import (
@@ -169,10 +169,12 @@ def validate_candidate(
     tables: dict[str, pl.LazyFrame], name: str, raw_records: int, parent: dict | None, report_dir: Path,
     context: dict, blocking_warnings: frozenset[str], moved: dict[str, Moved],
 ) -> Report:
-    return validate_version(
-        tables, version=name, raw_records=raw_records, parent=parent, report_dir=report_dir, context=context,
+    report = validate_version(
+        tables, version=name, raw_records=raw_records, parent=parent, context=context,
         blocking_warnings=blocking_warnings, moved=moved,
     )
+    write_report(report_dir, report)
+    return report
 
 
 @task(name="write_version", cache_policy=NO_CACHE)
@@ -272,7 +274,7 @@ def papers_run(
         if not report.success:
             kept = publish.set_aside(dataset_dir, candidate, name)
             _artifact(name, report, counts, diff, kept / "report" / "index.html")
-            blocked = ValidationBlocked(None, dataclasses.replace(report, report_dir=kept / "report"))
+            blocked = ValidationBlocked(None, report, kept / "report" / "index.html")
             log.error("%s", blocked)
             raise blocked
         with stages.timed("write_version"):

@@ -1,27 +1,23 @@
-"""Renders a validation Report as one self-contained HTML page: inline CSS and SVG, no script, no fetch.
+"""Renders a validation Report as its files: one self-contained HTML page, results.json and GX's Data Docs.
 
-Verdict first, then reconciliation, the diff versus the parent, every expectation, quarantine and inputs.
-It does not run validation or write files (flows/validate.py does both). Everything shown is HTML-escaped, and
-only http(s) URLs become links, besides the relative link to the GX Data Docs written beside the page.
+The page (flows/templates/report.html.j2) has inline CSS and SVG, no script, no fetch: verdict first, then
+reconciliation, the diff versus the parent, every expectation, quarantine and inputs. It is autoescaped, and only
+http(s) URLs become links, besides the relative link to the Data Docs written beside it. It does not run
+validation (flows/validate.py does); `report_files` returns the files, `write_report` writes them.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping
-from html import escape
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict
+from pathlib import Path
 
-import polars as pl
+from flows import facts
+from flows.outcome import Report
+from flows.templating import html_environment
 
-from schemas.expectations import URL
-
-if TYPE_CHECKING:
-    from flows.validate import Outcome, Report
-
-QUARANTINE_ROWS_SHOWN = 500
-RAW_TEXT_SHOWN = 300
+DATA_DOCS_DIR = "gx_data_docs"
+INDEX = "index.html"
 
 # A CSP that forbids every fetch and every script: even if escaping ever failed, the page could not load or
 # run anything. Inline styles are the only thing allowed.
@@ -53,64 +49,66 @@ details{margin:6px 0 12px}summary{cursor:pointer;font-weight:600;padding:4px 0}
 .bar{display:block;margin:6px 0 2px}
 .legend span{margin-right:14px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;
 border-radius:2px}
+td.hash{word-break:break-all;min-width:16ch}tr.total th,tr.total td{background:#eef1f5}
 """
 
 
-def render_report(
-    report: Report,
-    *,
-    tables_counts: dict,
-    context: dict | None,
-    quarantine: pl.DataFrame | None = None,
-    data_docs_error: str | None = None,
-) -> str:
+def report_files(report: Report) -> dict[str, str | bytes]:
+    """The report's files as {path relative to the report directory: text or bytes}."""
+    results = {
+        "version": report.version,
+        "summary": report.summary(),
+        "counts": report.counts,
+        "parameters": report.parameters,
+        "outcomes": [asdict(o) for o in report.outcomes],
+        "gx_results": report.gx_results,
+    }
+    return {
+        INDEX: render_report(report),
+        # GX results may carry dates and numpy scalars from failing samples.
+        "results.json": json.dumps(results, indent=2, default=str),
+        **{f"{DATA_DOCS_DIR}/{path}": data for path, data in report.data_docs.items()},
+    }
+
+
+def write_report(report_dir: Path, report: Report) -> Path:
+    """Write the report's files into report_dir (created); returns the page's path."""
+    for rel, content in report_files(report).items():
+        path = report_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return report_dir / INDEX
+
+
+def render_report(report: Report) -> str:
     """The whole report page as a string (UTF-8 HTML, renders offline from file://)."""
-    title = f"papers {report.version}: validation report"
-    parts = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
-        '<meta name="referrer" content="no-referrer">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>",
-        f"<h1>{_e(title)}</h1>",
-        _verdict(report),
-        f'<div class="muted">{_e(_summary_line(report))}</div>',
-        _outcome_bar(report),
-        _moved_to_quarantine(report),
-        _warnings(report),
-        _reconciliation(tables_counts),
-        _diff(context),
-        _expectations(report.outcomes),
-        _quarantine(quarantine),
-        _inputs(context),
-        _context({k: v for k, v in (context or {}).items() if k not in _own_sections(context)}),
-        _data_docs(report.data_docs, data_docs_error),
-        "</main></body></html>",
-    ]
-    return "\n".join(p for p in parts if p)
-
-
-def _e(value: Any) -> str:
-    return escape(str(value), quote=True)
-
-
-def is_http_url(value: Any) -> bool:
-    """Whether value may be emitted as a link: an absolute http(s) URL with nothing that could break out."""
-    return isinstance(value, str) and re.fullmatch(URL, value) is not None
-
-
-def _text_or_link(value: Any) -> str:
-    if is_http_url(value):
-        return f'<a href="{_e(value)}" rel="noopener noreferrer">{_e(value)}</a>'
-    if isinstance(value, (dict, list, tuple)):
-        return f"<code>{_e(json.dumps(value, default=str, ensure_ascii=False))}</code>"
-    return '<span class="muted">—</span>' if value is None else _e(value)
-
-
-def _breakable(name: str) -> str:
-    """An expectation name that wraps after its underscores rather than mid-word."""
-    return _e(name).replace("_", "_<wbr>")
+    context = report.context or {}
+    own = {"inputs"} | ({"diff", "parent"} if "diff" in context else set())
+    # "parent" is named in the diff section's heading, so it is only repeated when there is no diff section.
+    rest = {k: v for k, v in context.items() if k not in own}
+    failing = [o for o in report.outcomes if not o.success]
+    # Blocking failures first, then warnings, each in suite order: what a reviewer must act on comes first.
+    failing.sort(key=lambda o: not o.blocking)
+    page = html_environment().get_template("report.html.j2").render(
+        report=report,
+        title=f"papers {report.version}: validation report",
+        csp=_CSP,
+        css=_CSS,
+        summary_line=_summary_line(report),
+        bar=_outcome_bar(report),
+        warned=[o for o in report.warnings() if not o.quarantined],
+        reconciliation=_reconciliation(report.counts),
+        diff=facts.diff_summary(context["diff"], context.get("parent")) if "diff" in context else None,
+        failing=failing,
+        passing=[o for o in report.outcomes if o.success],
+        inputs=facts.inputs_table(context["inputs"]) if "inputs" in context else None,
+        run_context=_run_context(rest),
+        data_docs_index=f"{DATA_DOCS_DIR}/{INDEX}",
+    )
+    return page
 
 
 def _summary_line(report: Report) -> str:
@@ -123,15 +121,11 @@ def _summary_line(report: Report) -> str:
     )
 
 
-def _where(o: Outcome) -> str:
-    return f"{o.table}.{o.column}" if o.column else o.table
-
-
 _PASS, _WARN, _FAIL = "#1f7a3d", "#a15c00", "#b3261e"
 
 
-def _outcome_bar(report: Report) -> str:
-    """Passed / warned / failed expectations as one inline SVG bar with a legend (no fetch, no script)."""
+def _outcome_bar(report: Report) -> dict:
+    """Passed / warned / failed expectations as the segments of one inline SVG bar, with its legend."""
     s = report.summary()
     parts = [(s["passed"], _PASS, "pass", "passed"), (s["failed_warning"], _WARN, "warn", "warnings"),
              (s["failed_blocking"], _FAIL, "fail", "blocking failures")]
@@ -139,313 +133,37 @@ def _outcome_bar(report: Report) -> str:
     for n, colour, _, _ in parts:
         if n:
             w = width * n / total
-            rects.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="12" fill="{colour}"/>')
+            rects.append((f"{x:.1f}", f"{w:.1f}", colour))
             x += w
-    label = ", ".join(f"{n} {what}" for n, _, _, what in parts)
-    legend = "".join(f'<span><i class="{cls}"></i>{n:,} {what}</span>' for n, _, cls, what in parts)
-    return (
-        f'<svg class="bar" width="{width}" height="12" viewBox="0 0 {width} 12" role="img" '
-        f'aria-label="{_e(label)}"><rect width="{width}" height="12" fill="#dfe3ea"/>{"".join(rects)}</svg>'
-        f'<div class="legend muted">{legend}</div>'
-    )
+    return {
+        "width": width,
+        "rects": rects,
+        "label": ", ".join(f"{n} {what}" for n, _, _, what in parts),
+        "legend": [(n, cls, what) for n, _, cls, what in parts],
+    }
 
 
-def _verdict(report: Report) -> str:
-    if report.success:
-        return (
-            '<section class="verdict ok"><strong>PUBLISHED-eligible</strong>'
-            f"No blocking expectation failed; this version may be published{_warned(report)}.</section>"
-        )
-    items = "".join(
-        f"<li><b>{_e(_where(o))}</b> {_e(o.expectation)}: {_e(o.observed)}{_examples(o)} "
-        f"<i>({_e(o.description)})</i></li>"
-        for o in report.blocking_failures()
-    )
-    return (
-        '<section class="verdict blocked"><strong>BLOCKED</strong>'
-        f"{len(report.blocking_failures())} blocking expectation(s) failed; "
-        "this version must not be published."
-        f"<ul>{items}</ul></section>"
-    )
-
-
-def _warned(report: Report) -> str:
-    n = len(report.warnings())
-    return f" ({n} warning{'' if n == 1 else 's'} below)" if n else ""
-
-
-def _examples(o: Outcome) -> str:
-    return f" — e.g. <code>{_e(' | '.join(o.sample[:3]))}</code>" if o.sample else ""
-
-
-def _moved_to_quarantine(report: Report) -> str:
-    """Record-level expectations that moved papers to quarantine: what one bad record no longer blocks."""
-    moved = report.quarantining()
-    if not moved:
-        return ""
-    items = "".join(
-        f"<li><b>{_e(o.name)}</b> ({_e(_where(o))}): {_e(o.observed)}{_examples(o)}</li>" for o in moved
-    )
-    return (
-        "<h2>Records moved to quarantine (record-level expectations)</h2>"
-        "<p>These papers failed an expectation about one record; they left papers, appearances and links, each "
-        "of their sightings is a quarantine row whose reason is the expectation's name, and the rest of the "
-        f"version is unaffected.</p><ul>{items}</ul>"
-    )
-
-
-def _warnings(report: Report) -> str:
-    warned = [o for o in report.warnings() if not o.quarantined]
-    if not warned:
-        return ""
-    items = "".join(
-        f"<li><b>{_e(_where(o))}</b> {_e(o.expectation)}: {_e(o.observed)}{_examples(o)}</li>"
-        for o in warned
-    )
-    return f"<h2>Warnings (not blocking)</h2><ul>{items}</ul>"
-
-
-def _reconciliation(counts: Mapping[str, Any]) -> str:
-    rows = "".join(f'<tr><th>{_e(k)}</th><td class="num">{_e(_fmt(v))}</td></tr>' for k, v in counts.items())
+def _reconciliation(counts: dict) -> dict | None:
+    """raw records = appearances + quarantined, when the counts say all three."""
     raw, appearances = counts.get("raw_records"), counts.get("appearances")
     quarantined = counts.get("quarantine", counts.get("quarantined"))  # the manifest says "quarantined"
-    check = ""
-    if all(isinstance(v, int) for v in (raw, appearances, quarantined)):
-        accounted = appearances + quarantined
-        ok = accounted == raw
-        badge = '<span class="badge pass">OK</span>' if ok else '<span class="badge fail">MISMATCH</span>'
-        check = (
-            f"<p>{badge} raw records {raw:,} {'=' if ok else '≠'} appearances {appearances:,} "
-            f"+ quarantined {quarantined:,} = {accounted:,}</p>"
-        )
-    return f'<h2>Reconciliation</h2>{check}<table class="narrow">{rows}</table>'
+    if not all(isinstance(v, int) for v in (raw, appearances, quarantined)):
+        return None
+    accounted = appearances + quarantined
+    return {"raw": raw, "appearances": appearances, "quarantined": quarantined, "accounted": accounted,
+            "ok": accounted == raw}
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
-
-
-def _expectations(outcomes: list[Outcome]) -> str:
-    failing = [o for o in outcomes if not o.success]
-    # Blocking failures first, then warnings, each in suite order: what a reviewer must act on comes first.
-    failing.sort(key=lambda o: not o.blocking)
-    passing = [o for o in outcomes if o.success]
-    out = ["<h2>Expectations</h2>"]
-    if failing:
-        out.append(f"<h3>Failed ({len(failing):,})</h3>{_outcome_table(failing)}")
-    else:
-        out.append(f"<p>All {len(outcomes):,} expectations passed.</p>")
-    if passing:
-        # Folded with <details>, which needs no script: the failures stay in view, nothing is hidden for good.
-        out.append(
-            f"<details><summary>Passed ({len(passing):,}) — show each with its observed value</summary>"
-            f"{_outcome_table(passing)}</details>"
-        )
-    return "".join(out)
-
-
-def _outcome_table(outcomes: list[Outcome]) -> str:
-    head = (
-        "<tr><th>result</th><th>severity</th><th>kind</th><th>table</th><th>column</th><th>expectation</th>"
-        "<th>observed</th><th>sample failing values</th><th>why</th></tr>"
-    )
-    rows = []
-    for o in outcomes:
-        if o.success:
-            badge, cls = '<span class="badge pass">PASS</span>', ""
-        elif o.quarantined:
-            badge, cls = '<span class="badge warn">MOVED</span>', ' class="warned"'
-        elif o.blocking:
-            badge, cls = '<span class="badge fail">FAIL</span>', ' class="failed"'
-        else:
-            badge, cls = '<span class="badge warn">WARN</span>', ' class="warned"'
-        severity = (
-            '<span class="blocking">blocking</span>' if o.blocking else '<span class="warning">warning</span>'
-        )
-        if o.quarantined:
-            severity = '<span class="warning">records quarantined</span>'
-        kind = f"{_e(o.kind)}<br><span class=\"muted mono\">{_e(o.name)}</span>" if o.name else _e(o.kind)
-        sample = (
-            '<ul class="sample">' + "".join(f'<li class="mono">{_e(s)}</li>' for s in o.sample) + "</ul>"
-            if o.sample and not o.success
-            else ""
-        )
-        rows.append(
-            f"<tr{cls}><td>{badge}</td><td>{severity}</td><td>{kind}</td><td>{_e(o.table)}</td>"
-            f"<td>{_e(o.column or '')}</td>"
-            f'<td class="mono">{_breakable(o.expectation)}</td><td>{_e(o.observed)}</td><td>{sample}</td>'
-            f"<td>{_e(o.description)}</td></tr>"
-        )
-    return f"<table>{head}{''.join(rows)}</table>"
-
-
-def _quarantine(quarantine: pl.DataFrame | None) -> str:
-    if quarantine is None or quarantine.height == 0:
-        return "<h2>Quarantine</h2><p>No raw record was quarantined.</p>"
-    shown = quarantine.head(QUARANTINE_ROWS_SHOWN)
-    rows = []
-    for r in shown.iter_rows(named=True):
-        raw = r.get("raw_text") or ""
-        raw = raw if len(raw) <= RAW_TEXT_SHOWN else raw[:RAW_TEXT_SHOWN] + "…"
-        rows.append(
-            f'<tr><td class="mono">{_e(r.get("source_path"))}</td><td>{_e(r.get("location"))}</td>'
-            f'<td>{_e(r.get("reason"))}</td><td class="mono">{_e(raw)}</td></tr>'
-        )
-    note = (
-        f'<p class="muted">Showing the first {shown.height:,} of {quarantine.height:,} rows; '
-        "all of them are in quarantine.parquet.</p>"
-        if quarantine.height > shown.height
-        else ""
-    )
-    head = "<tr><th>source_path</th><th>location</th><th>reason</th><th>raw_text (truncated)</th></tr>"
-    records = f"{quarantine.height:,} record{'' if quarantine.height == 1 else 's'}"
-    return (
-        f"<h2>Quarantine ({records})</h2>{_quarantine_reasons(quarantine)}"
-        f"<h3>Records</h3>{note}<table>{head}{''.join(rows)}</table>"
-    )
-
-
-def _quarantine_reasons(quarantine: pl.DataFrame) -> str:
-    """How many records each reason quarantined, most frequent first, with the files it happened in."""
-    by_reason = (
-        quarantine.group_by("reason")
-        .agg(pl.len().alias("n"), pl.col("source_path").n_unique().alias("files"))
-        .sort(["n", "reason"], descending=[True, False])
-    )
-    rows = "".join(
-        f'<tr><td>{_e(reason)}</td><td class="num">{n:,}</td><td class="num">{n / quarantine.height:.1%}</td>'
-        f'<td class="num">{files:,}</td></tr>'
-        for reason, n, files in by_reason.iter_rows()
-    )
-    head = "<tr><th>reason</th><th>records</th><th>share</th><th>files</th></tr>"
-    return f'<h3>Reasons</h3><table class="narrow">{head}{rows}</table>'
-
-
-def _own_sections(context: dict | None) -> set[str]:
-    """Context keys with a section of their own; any other key lands in "Run context"."""
-    # "parent" is named in the diff section's heading, so it is only repeated when there is no diff section.
-    return {"inputs"} | ({"diff", "parent"} if context and "diff" in context else set())
-
-_DIFF_ROWS = (
-    ("added", "papers new in this version"),
-    ("removed", "papers of the parent no longer present"),
-    ("reidentified", "papers whose paper_id was refined (the old id is kept in aliases)"),
-    ("changed", "papers present in both with at least one field changed"),
-    ("unchanged", "papers present in both, identical"),
-)
-
-
-def _diff(context: dict | None) -> str:
-    """The diff summary versus the parent, from context["diff"] (None for a first version)."""
-    if not context or "diff" not in context:
-        return ""
-    diff, parent = context["diff"], context.get("parent")
-    versus = f" {parent}" if isinstance(parent, str) and parent else ""
-    heading = f"<h2>Changes since the parent version{_e(versus)}</h2>"
-    if diff is None:
-        return heading + "<p>First version: there is no parent to compare with; every paper is new.</p>"
-    if not isinstance(diff, dict):
-        return heading + f"<p>{_text_or_link(diff)}</p>"
-    known = [k for k, _ in _DIFF_ROWS if k in diff]
-    rows = "".join(
-        f'<tr><th>{_e(k)}</th>{_cell(diff[k])}<td class="muted">{_e(meaning)}</td></tr>'
-        for k, meaning in _DIFF_ROWS
-        if k in known
-    )
-    rest = {k: v for k, v in diff.items() if k not in known and k != "changed_fields"}
-    rows += "".join(f"<tr><th>{_e(k)}</th><td>{_text_or_link(v)}</td><td></td></tr>" for k, v in rest.items())
-    head = "<tr><th>papers</th><th>count</th><th>meaning</th></tr>"
-    out = [heading, f'<table class="narrow">{head}{rows}</table>']
-    fields = diff.get("changed_fields")
-    if isinstance(fields, dict) and fields:
-        ordered = sorted(fields.items(), key=lambda kv: (-kv[1] if isinstance(kv[1], int) else 0, str(kv[0])))
-        field_rows = "".join(
-            f'<tr><td class="mono">{_e(k)}</td><td class="num">{_e(_fmt(v))}</td></tr>' for k, v in ordered
-        )
-        out.append(
-            '<h3>Fields changed</h3><table class="narrow"><tr><th>field</th><th>papers changed</th></tr>'
-            f"{field_rows}</table>"
-        )
-    elif "changed_fields" in diff and not fields:
-        out.append('<p class="muted">No field changed in any paper present in both versions.</p>')
-    return "".join(out)
-
-
-_INPUT_COLUMNS = ("path", "format", "records", "quarantined", "announced", "census_shortfall")
-
-
-def _inputs(context: dict | None) -> str:
-    """The raw dumps this version was built from (context["inputs"]: path, sha256, format, records, ...)."""
-    if not context or "inputs" not in context:
-        return ""
-    inputs = context["inputs"]
-    if not inputs:
-        return '<h2>Inputs</h2><p class="muted">(none)</p>'
-    if not all(isinstance(i, dict) for i in inputs):
-        return "<h2>Inputs</h2><ul>" + "".join(f"<li>{_text_or_link(v)}</li>" for v in inputs) + "</ul>"
-    present = [c for c in _INPUT_COLUMNS if any(c in i for i in inputs)]
-    # The 64-hex sha256 goes last: before the counts it pushed the census columns off a laptop screen.
-    rest = [c for c in dict.fromkeys(k for i in inputs for k in i) if c not in present]
-    columns = present + sorted(rest, key=lambda c: c == "sha256")
-    summed = {c for c in ("records", "quarantined") if all(isinstance(i.get(c), int) for i in inputs)}
-    totals = ""
-    if summed:
-        cells = "".join(
-            f'<td class="num">{sum(i[c] for i in inputs):,}</td>' if c in summed else "<td></td>"
-            for c in columns[1:]
-        )
-        totals = f"<tr><th>total: {len(inputs):,} file{'' if len(inputs) == 1 else 's'}</th>{cells}</tr>"
-    return f"<h2>Inputs</h2>{_records_table(list(inputs), columns, totals)}"
-
-
-def _context(context: dict | None) -> str:
+def _run_context(context: dict) -> dict | None:
+    """Context keys without a section of their own: scalars in one table, then one block per other key."""
     if not context:
-        return ""
+        return None
     scalars = {k: v for k, v in context.items() if not isinstance(v, (dict, list, tuple))}
-    out = ["<h2>Run context</h2>"]
-    if scalars:
-        out.append(_key_value_table(scalars))
+    nested = []
     for key, value in context.items():
         if key in scalars:
             continue
-        out.append(f"<h3>{_e(key)}</h3>")
-        if isinstance(value, dict):
-            out.append(_key_value_table(value))
-        elif value and all(isinstance(v, dict) for v in value):
-            out.append(_records_table(list(value)))
-        elif value:
-            out.append("<ul>" + "".join(f"<li>{_text_or_link(v)}</li>" for v in value) + "</ul>")
-        else:
-            out.append('<p class="muted">(none)</p>')
-    return "".join(out)
-
-
-def _key_value_table(values: Mapping[Any, Any]) -> str:
-    rows = "".join(f"<tr><th>{_e(k)}</th>{_cell(v)}</tr>" for k, v in values.items())
-    return f"<table>{rows}</table>"
-
-
-def _records_table(records: list[dict], columns: list[str] | None = None, footer: str = "") -> str:
-    columns = columns or list(dict.fromkeys(k for r in records for k in r))
-    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(_cell(r.get(c)) for c in columns) + "</tr>" for r in records)
-    return f"<table><tr>{head}</tr>{body}{footer}</table>"
-
-
-def _cell(value: Any) -> str:
-    """One table cell: numbers right-aligned with thousands separators, anything else as text or link."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f'<td class="num">{_e(_fmt(value))}</td>'
-    return f"<td>{_text_or_link(value)}</td>"
-
-
-def _data_docs(path: str | None, error: str | None) -> str:
-    if path:
-        return (
-            "<h2>Great Expectations Data Docs</h2>"
-            f'<p><a href="{_e(path)}">{_e(path)}</a> — the same results in GX\'s own viewer. '
-            "It loads its styles "
-            "from CDNs, so offline it renders unstyled; this page is the self-contained one.</p>"
-        )
-    reason = f": {_e(error)}" if error else ""
-    return f"<h2>Great Expectations Data Docs</h2><p>Data Docs were not built{reason}.</p>"
+        records = not isinstance(value, dict) and value and all(isinstance(v, dict) for v in value)
+        columns = list(dict.fromkeys(k for r in value for k in r)) if records else None
+        nested.append((key, value, columns))
+    return {"scalars": scalars, "nested": nested}

@@ -1,11 +1,11 @@
 """The expectation suite: every check a candidate version must pass (blocking) or should pass (warning), once.
 
-Pure data, reviewed like code: each Check names a Great Expectations expectation class and its arguments, or
-one of the few COMPUTED checks that GX cannot express on one pandas batch, or not cheaply (column types,
-cross-table keys, drift vs the parent version, the census), which flows/validate.py evaluates with Polars.
-Each check also says what it is about (`kind`): one record (a paper's title, id or URL) or the dataset (schema,
-uniqueness, reconciliation, census). A failing blocking record check keeps only the offending papers out (they
-go to quarantine, flows/record_checks.py); a failing blocking dataset check keeps the whole version out.
+Pure data, reviewed like code. Each Check declares two things, never inferred from its name: what it is about
+(`kind`: one RECORD, a paper's title, id or URL; or the DATASET, schema, uniqueness, reconciliation, census) and
+what evaluates it (`engine`: GX, a Great Expectations class run by flows/gx_suite.py; or POLARS, one of the few
+COMPUTED checks GX cannot express on one pandas batch, or not cheaply, defined in flows/computed_checks.py).
+A failing blocking record check keeps only the offending papers out (they go to quarantine,
+flows/record_checks.py); a failing blocking dataset check keeps the whole version out.
 Nothing here imports GX or runs anything.
 """
 
@@ -20,28 +20,43 @@ from schemas.tables import LINK_KINDS, PUBLISHED
 RECORD = "record"  # about one row: failing rows are moved to quarantine (when blocking), the version publishes
 DATASET = "dataset"  # about the whole version: a blocking failure keeps the version from being published
 KINDS = (RECORD, DATASET)
+GX = "gx"  # a Great Expectations expectation class, run on a pandas batch (flows/gx_suite.py)
+POLARS = "polars"  # one of COMPUTED, evaluated with Polars (flows/computed_checks.py)
+ENGINES = (GX, POLARS)
 
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation on one table: what it asserts, what it is about, whether failing it blocks, and why.
+    """One expectation on one table: what it asserts, what it is about, what evaluates it, whether failing it
+    blocks, and why.
 
-    `kind` is declared for every check, never inferred. A blocking RECORD check must be one that
+    `kind` and `engine` are declared for every check, never inferred. A blocking RECORD check must be one that
     flows/record_checks.py can evaluate row by row (RECORD_EXPECTATIONS) and carry a `name`: the reason its
     offending records are quarantined with.
     """
 
     table: str
-    expectation: str  # a GX expectation class name (``Expect...``) or one of COMPUTED
+    expectation: str  # engine GX: a GX expectation class name; engine POLARS: one of COMPUTED
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     blocking: bool = True
     description: str = ""
     kind: str = field(kw_only=True)  # RECORD or DATASET
+    engine: str = field(kw_only=True)  # GX or POLARS
     name: str | None = field(default=None, kw_only=True)  # stable short name; required for record checks
 
-    @property
-    def is_gx(self) -> bool:
-        return self.expectation.startswith("Expect")
+    def __post_init__(self) -> None:
+        # A declaration that contradicts itself fails on import, not halfway through a run.
+        problems = []
+        if self.kind not in KINDS:
+            problems.append(f"kind {self.kind!r} is not one of {KINDS}")
+        if self.engine not in ENGINES:
+            problems.append(f"engine {self.engine!r} is not one of {ENGINES}")
+        if (self.engine == POLARS) != (self.expectation in COMPUTED):
+            problems.append(f"engine {self.engine!r} does not match: COMPUTED names the Polars checks")
+        if self.kind == RECORD and self.blocking and not (self.name and self.expectation in RECORD_EXPECTATIONS):
+            problems.append("a blocking record check needs a name and one of RECORD_EXPECTATIONS")
+        if problems:
+            raise ValueError(f"{self.table} {self.expectation}: " + "; ".join(problems))
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -52,7 +67,7 @@ class Check:
         return tuple(c for c in named if isinstance(c, str))
 
 
-# Computed checks (evaluated with Polars in flows/validate.py).
+# Computed checks (engine POLARS, defined in flows/computed_checks.py).
 COLUMN_TYPES = "columns_have_contract_types"
 KEYS_EXIST = "paper_ids_exist_in_papers"
 ROW_COUNT_DROP = "row_count_drop_vs_parent"
@@ -176,7 +191,7 @@ def _required_columns() -> list[Check]:
             "ExpectColumnValuesToNotBeNull",
             {"column": f.name},
             description=f"{f.name} is required: {f.metadata[b'doc'].decode()}",
-            kind=DATASET,  # nulls here can only come from a bug of the pipeline, not from one raw record
+            kind=DATASET, engine=GX,  # nulls here can only come from a bug of the pipeline, not from one raw record
         )
         for table, schema in PUBLISHED.items()
         for f in schema
@@ -193,13 +208,13 @@ def _schema_checks() -> list[Check]:
                 "ExpectTableColumnsToMatchOrderedList",
                 {"column_list": list(schema.names)},
                 description="columns are exactly the contract's, in order (schemas/tables.py)",
-                kind=DATASET,
+                kind=DATASET, engine=GX,
             )
         )
         checks.append(
             Check(
                 table, COLUMN_TYPES, description="every column has the contract's type (analysts pin on it)",
-                kind=DATASET,
+                kind=DATASET, engine=POLARS,
             )
         )
     return checks
@@ -212,7 +227,7 @@ def _url_checks(table: str, column: str) -> list[Check]:
             "ExpectColumnValuesToMatchRegex",
             {"column": column, "regex": URL},
             description="URL is absolute http(s) with no whitespace, quotes, <>, or {}",
-            kind=RECORD,
+            kind=RECORD, engine=GX,
             name=f"{column}_well_formed",
         ),
         Check(
@@ -220,7 +235,7 @@ def _url_checks(table: str, column: str) -> list[Check]:
             "ExpectColumnValuesToNotMatchRegex",
             {"column": column, "regex": URL_GLUED_PUNCTUATION},
             description="URL does not end with glued sentence punctuation (. , or an unopened ))",
-            kind=RECORD,
+            kind=RECORD, engine=GX,
             name=f"{column}_without_glued_punctuation",
         ),
     ]
@@ -236,32 +251,32 @@ SUITE: tuple[Check, ...] = (
         "ExpectColumnValuesToBeUnique",
         {"column": "paper_id"},
         description="one row per paper: paper_id is unique",
-        kind=DATASET,
+        kind=DATASET, engine=GX,
     ),
     Check(
         "links",
         "ExpectCompoundColumnsToBeUnique",
         {"column_list": ["paper_id", "url"]},
         description="one row per (paper, URL)",
-        kind=DATASET,
+        kind=DATASET, engine=GX,
     ),
     Check(
         "appearances",
         KEYS_EXIST,
         {"column": "paper_id"},
         description="every appearance points at a paper in papers",
-        kind=DATASET,
+        kind=DATASET, engine=POLARS,
     ),
     Check(
         "links", KEYS_EXIST, {"column": "paper_id"}, description="every link points at a paper in papers",
-        kind=DATASET,
+        kind=DATASET, engine=POLARS,
     ),
     Check(
         "papers",
         "ExpectColumnValuesToMatchRegex",
         {"column": "arxiv_id", "regex": ARXIV_ID},
         description="arxiv_id is a version-less arXiv id of its era, never float-mangled; null allowed",
-        kind=RECORD,
+        kind=RECORD, engine=GX,
         name="arxiv_id_well_formed",
     ),
     Check(
@@ -269,7 +284,7 @@ SUITE: tuple[Check, ...] = (
         "ExpectColumnValuesToMatchRegex",
         {"column": "paper_id", "regex": PAPER_ID},
         description="paper_id is arxiv:<arXiv id> or title:<16 hex digits>",
-        kind=RECORD,
+        kind=RECORD, engine=GX,
         name="paper_id_well_formed",
     ),
     # --- blocking: clean text -------------------------------------------------------------------------------
@@ -278,7 +293,7 @@ SUITE: tuple[Check, ...] = (
         "ExpectColumnValuesToNotMatchRegex",
         {"column": "title", "regex": TITLE_RESIDUE},
         description="no LaTeX/HTML residue in titles ($, backslash, glued cdot, entities, tags)",
-        kind=RECORD,
+        kind=RECORD, engine=GX,
         name="title_without_latex_or_html",
     ),
     Check(
@@ -286,7 +301,7 @@ SUITE: tuple[Check, ...] = (
         "ExpectColumnValuesToNotMatchRegex",
         {"column": "title", "regex": INVISIBLE},
         description="no NBSP or zero-width characters in titles",
-        kind=RECORD,
+        kind=RECORD, engine=GX,
         name="title_without_invisible_characters",
     ),
     Check(
@@ -294,7 +309,7 @@ SUITE: tuple[Check, ...] = (
         NOT_MATCH_REGEX,
         {"column": "abstract", "regex": INVISIBLE},
         description="no NBSP or zero-width characters in abstracts",
-        kind=RECORD,
+        kind=RECORD, engine=POLARS,
         name="abstract_without_invisible_characters",
     ),
     Check(
@@ -302,7 +317,7 @@ SUITE: tuple[Check, ...] = (
         "ExpectColumnValuesToMatchRegex",
         {"column": "language", "regex": LANGUAGE},
         description="language is an ISO 639-1 code (two lower-case letters) or null",
-        kind=RECORD,
+        kind=RECORD, engine=GX,
         name="language_is_iso_639_1",
     ),
     # --- blocking: URLs -------------------------------------------------------------------------------------
@@ -314,7 +329,7 @@ SUITE: tuple[Check, ...] = (
         "ExpectColumnValuesToBeInSet",
         {"column": "kind", "value_set": list(LINK_KINDS)},
         description="kind is one of " + " / ".join(LINK_KINDS),
-        kind=RECORD,
+        kind=RECORD, engine=GX,
         name="link_kind_known",
     ),
     # --- blocking: reconciliation (SPEC §8: nothing is lost) ------------------------------------------------
@@ -323,7 +338,7 @@ SUITE: tuple[Check, ...] = (
         "ExpectTableRowCountToEqual",
         {"value": {"$PARAMETER": EXPECTED_APPEARANCES}},
         description="raw_records = appearances + quarantined: every raw record is accounted for",
-        kind=DATASET,
+        kind=DATASET, engine=GX,
     ),
     Check(
         "papers",
@@ -334,7 +349,7 @@ SUITE: tuple[Check, ...] = (
             "max_value": {"$PARAMETER": APPEARANCES_ROWS},
         },
         description="n_appearances adds up to the rows of appearances",
-        kind=DATASET,
+        kind=DATASET, engine=GX,
     ),
     Check(
         "papers",
@@ -346,7 +361,7 @@ SUITE: tuple[Check, ...] = (
             "ignore_row_if": "either_value_is_missing",
         },
         description="first_seen <= last_seen",
-        kind=DATASET,
+        kind=DATASET, engine=GX,
     ),
     # --- warnings: drift vs the parent version and unusual shares -------------------------------------------
     Check(
@@ -355,7 +370,7 @@ SUITE: tuple[Check, ...] = (
         {"max_drop": 0.10},
         blocking=False,
         description="papers did not shrink by more than 10% vs the parent version",
-        kind=DATASET,
+        kind=DATASET, engine=POLARS,
     ),
     *(
         Check(
@@ -364,7 +379,7 @@ SUITE: tuple[Check, ...] = (
             {"column": column, "max_jump": 0.10},
             blocking=False,
             description=f"null share of {column} did not jump by more than 10 points vs the parent",
-            kind=DATASET,
+            kind=DATASET, engine=POLARS,
         )
         for column in ("abstract", "language", "code_url")
     ),
@@ -374,7 +389,7 @@ SUITE: tuple[Check, ...] = (
         {"column": "language", "max_shift": 0.10},
         blocking=False,
         description="share of the parent's top language moved by at most 10 points",
-        kind=DATASET,
+        kind=DATASET, engine=POLARS,
     ),
     # --- warnings: what cleaning could not fix, listed with samples --------------------------------------------
     Check(
@@ -384,7 +399,7 @@ SUITE: tuple[Check, ...] = (
         blocking=False,
         description="no half-stripped LaTeX left in titles (a command name before braces, cdot/infty glued to "
         "text, a ^{...} group); such papers carry the flag latex_residue_title",
-        kind=RECORD,
+        kind=RECORD, engine=POLARS,
     ),
     Check(
         "papers",
@@ -393,7 +408,7 @@ SUITE: tuple[Check, ...] = (
         blocking=False,
         description="no TeX residue in abstracts (a command word, $...$ math, a stray $ next to a converted "
         "symbol, a formatting command left as a word); such papers carry the flag latex_residue_abstract",
-        kind=RECORD,
+        kind=RECORD, engine=POLARS,
     ),
     Check(
         "papers",
@@ -404,7 +419,7 @@ SUITE: tuple[Check, ...] = (
         "this paper, Similar papers...) or is a bare card caption (a reader found no id, no abstract, at most 3 "
         "words): such a record is "
         "page furniture a reader took for a paper",
-        kind=RECORD,
+        kind=RECORD, engine=POLARS,
     ),
     Check(
         "papers",
@@ -412,7 +427,7 @@ SUITE: tuple[Check, ...] = (
         {"column": "language", "value_set": ["en"], "mostly": 0.8},
         blocking=False,
         description="at most 20% of papers with a detected language are not English",
-        kind=DATASET,
+        kind=DATASET, engine=GX,
     ),
     # --- census (SPEC §8: a parser that never saw a record shows up as a shortfall) --------------------------
     Check(
@@ -420,7 +435,7 @@ SUITE: tuple[Check, ...] = (
         CENSUS_LOST_WHOLE,
         description="no input that announces records (its reader's independent census) yields none of them "
         "without a reason; a file quarantined whole with its cause does not count",
-        kind=DATASET,
+        kind=DATASET, engine=POLARS,
     ),
     Check(
         "quarantine",
@@ -428,7 +443,7 @@ SUITE: tuple[Check, ...] = (
         blocking=False,
         description="every input's records + quarantine rows reach what its census announces; a shortfall is "
         "one census_shortfall row in quarantine naming the file and the count",
-        kind=DATASET,
+        kind=DATASET, engine=POLARS,
     ),
     Check(
         "quarantine",
@@ -436,6 +451,6 @@ SUITE: tuple[Check, ...] = (
         {"max_share": 0.05},
         blocking=False,
         description="at most 5% of raw records were quarantined",
-        kind=DATASET,
+        kind=DATASET, engine=POLARS,
     ),
 )

@@ -184,15 +184,16 @@ def test_card_states_counts_facts_and_changes(card: str):
     assert "- parent version: v2" in card
     assert "- validation: passed (57 of 58 expectations passed; 1 warnings)" in card
     assert "- digest dates: 2025-03-12 to 2025-03-14" in card
-    changes = _section(card, "Changes since the parent version")
-    assert "2 added, 1 removed, 0 re-identified, 1 changed, 2 unchanged." in changes
-    assert "Fields changed: `abstract` in 1, `title` in 1." in changes
+    changes = _section(card, "Changes since the parent version v2")
+    rows = re.findall(r"^\| (\w+) \| ([\d,]+) \| .+ \|$", changes, flags=re.M)
+    assert rows == [("added", "2"), ("removed", "1"), ("reidentified", "0"), ("changed", "1"), ("unchanged", "2")]
+    assert "| `abstract` | 1 |\n| `title` | 1 |" in changes
 
 
 def test_first_version_card_says_so():
     card = dataset_card("v1", card_tables(), card_manifest(None))
     assert "- parent version: (none — first version)" in card
-    assert "First version: every paper is new." in _section(card, "Changes since the parent version")
+    assert "every paper is new." in _section(card, "Changes since the parent version")
 
 
 def test_card_lists_sources_languages_links_flags_and_quarantine_reasons(card: str):
@@ -205,7 +206,17 @@ def test_card_lists_sources_languages_links_flags_and_quarantine_reasons(card: s
     assert "| &lt;b&gt; | 1 | 20.0% |" in languages and "<b>" not in languages
     assert "| code | 1 | 50.0% |" in _section(card, "Link kinds")
     assert "| abstract_missing | 1 | 100.0% |" in _section(card, "Flags (what cleaning could not fully fix)")
-    assert "| no title | 1 | 100.0% |" in _section(card, "Quarantine reasons")
+    assert "| no title | 1 | 100.0% | 1 |" in _section(card, "Quarantine reasons")
+
+
+def test_card_inputs_table_has_the_census_columns_and_totals():
+    manifest = card_manifest(None)
+    manifest["inputs"][0] |= {"announced": 7, "census_shortfall": 0}
+    manifest["inputs"][1] |= {"announced": 2, "census_shortfall": 1}
+    sources = _section(dataset_card("v1", card_tables(), manifest), "Sources")
+    assert "| path | format | records | quarantined | announced | census_shortfall | sha256 |" in sources
+    assert "| 000_seed.txt | hf_papers_text | 6 | 1 | 7 | 0 | `abababababab` |" in sources
+    assert "| total: 2 files |  | 7 | 1 | 9 | 1 |  |" in sources
 
 
 def test_card_schema_lists_every_published_column_in_order(card: str):

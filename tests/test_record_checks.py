@@ -13,6 +13,7 @@ from conftest import staged_candidate
 from test_validate import RAW_RECORDS, SCRIPT, _appearance, _frame, _paper, valid_tables
 
 from flows import record_checks
+from flows.report import render_report
 from flows.validate import validate_version
 from schemas.expectations import DATASET, KINDS, RECORD, RECORD_EXPECTATIONS, SUITE
 from schemas.tables import PUBLISHED
@@ -72,7 +73,7 @@ def test_offending_papers_move_to_quarantine_with_their_sightings_and_links(tmp_
     assert sorted(p.name for p in candidate.path.iterdir()) == sorted(f"{t}.parquet" for t in PUBLISHED)
 
     report = validate_version(candidate.tables(), version="v1", raw_records=RAW_RECORDS + 3, parent=None,
-                              report_dir=tmp_path / "report", moved=moved)
+                              moved=moved)
     assert report.success is True and report.blocking_failures() == []
     by_name = {o.name: o for o in report.quarantining()}
     assert set(by_name) == {"title_without_latex_or_html", "url_well_formed"}
@@ -81,7 +82,7 @@ def test_offending_papers_move_to_quarantine_with_their_sightings_and_links(tmp_
     assert title.observed == "1 paper(s) with 2 sighting(s) moved to quarantine as title_without_latex_or_html"
     assert report.summary()["quarantined_by_record_checks"] == {
         "title_without_latex_or_html": 2, "url_well_formed": 1}
-    html = (tmp_path / "report" / "index.html").read_text()
+    html = render_report(report)
     assert "Records moved to quarantine (record-level expectations)" in html and "<script>alert" not in html
 
 
@@ -96,8 +97,7 @@ def test_an_offender_left_in_the_tables_still_blocks(tmp_path: Path):
     """The suite checks what the gate left: a record check that still fails blocks, whatever was moved."""
     tables = _with_offenders(valid_tables())
     moved = {"title_without_latex_or_html": record_checks.Moved(1, 2, [SCRIPT])}
-    report = validate_version(tables, version="v1", raw_records=RAW_RECORDS + 3, parent=None,
-                              report_dir=tmp_path, moved=moved)
+    report = validate_version(tables, version="v1", raw_records=RAW_RECORDS + 3, parent=None, moved=moved)
     assert report.success is False
     title = next(o for o in report.blocking_failures() if o.name == "title_without_latex_or_html")
     assert title.observed.startswith("1 paper(s) with 2 sighting(s) moved to quarantine as ")

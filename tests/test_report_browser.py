@@ -20,6 +20,7 @@ import polars as pl
 import pytest
 
 from flows.card import card_plots, dataset_card
+from flows.report import write_report
 from flows.validate import validate_version
 from schemas.tables import PUBLISHED, polars_schema
 
@@ -333,11 +334,9 @@ CONTEXT = {
 @pytest.fixture(scope="module")
 def report_page(tmp_path_factory) -> Path:
     report_dir = tmp_path_factory.mktemp("v2") / "report"
-    report = validate_version(
-        report_tables(), version="v2", raw_records=4, parent=None, report_dir=report_dir, context=CONTEXT
-    )
+    report = validate_version(report_tables(), version="v2", raw_records=4, parent=None, context=CONTEXT)
     assert report.success is False  # the script tag in a title is LaTeX/HTML residue: blocking
-    return report_dir / "index.html"
+    return write_report(report_dir, report)
 
 
 def test_report_shows_the_verdict_first_and_escaped_values_as_text(chromium, report_page, tmp_path):

@@ -1,4 +1,6 @@
-"""Tests for the validation gate (flows/validate.py), its suite (schemas/expectations.py) and the report.
+"""Tests for the validation gate (flows/validate.py), its suite (schemas/expectations.py) and its parts: the GX
+adapter (flows/gx_suite.py) and the computed checks (flows/computed_checks.py). The report page on its own is
+tests/test_report.py; here it is written from real runs.
 
 One GX run on a valid candidate is shared by the module; each broken candidate costs one more (~0.5 s).
 """
@@ -13,9 +15,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.report import render_report
-from flows.validate import Outcome, Report, ValidationBlocked, validate_version
-from schemas.expectations import COMPUTED, SUITE
+from flows.computed_checks import COMPUTED_CHECKS
+from flows.report import write_report
+from flows.validate import Report, ValidationBlocked, validate_version
+from schemas.expectations import COMPUTED, DATASET, GX, POLARS, RECORD, SUITE, Check
 from schemas.tables import PUBLISHED, polars_schema
 
 ARXIV_PAPER = "arxiv:2411.18673"
@@ -130,9 +133,10 @@ RAW_RECORDS = 22  # 21 appearances + 1 quarantined
 def run(
     tmp: Path, tables: dict[str, pl.DataFrame], *, raw_records: int = RAW_RECORDS, parent=None, context=None
 ) -> Report:
-    return validate_version(
-        tables, version="v7", raw_records=raw_records, parent=parent, report_dir=tmp, context=context
-    )
+    """Validate, then write the report into tmp as the pipeline does."""
+    report = validate_version(tables, version="v7", raw_records=raw_records, parent=parent, context=context)
+    write_report(tmp, report)
+    return report
 
 
 def failed(report: Report) -> set[tuple[str, str, str | None]]:
@@ -140,13 +144,20 @@ def failed(report: Report) -> set[tuple[str, str, str | None]]:
 
 
 @pytest.fixture(scope="module")
-def valid(tmp_path_factory) -> Report:
+def valid() -> Report:
     context = {
         "inputs": [{"path": "000_seed.txt", "records": 22, "link": "https://example.org/dump"}],
         "note": SCRIPT,
         "evil": "javascript:alert(1)",
     }
-    return run(tmp_path_factory.mktemp("valid"), valid_tables(), context=context)
+    return validate_version(valid_tables(), version="v7", raw_records=RAW_RECORDS, parent=None, context=context)
+
+
+@pytest.fixture(scope="module")
+def valid_dir(valid: Report, tmp_path_factory) -> Path:
+    report_dir = tmp_path_factory.mktemp("valid") / "report"
+    assert write_report(report_dir, valid) == report_dir / "index.html"
+    return report_dir
 
 
 def test_valid_candidate_passes_every_expectation(valid: Report):
@@ -172,7 +183,9 @@ def test_suite_names_only_real_expectations_and_tables(valid: Report):
 
     for check in SUITE:
         assert check.table in PUBLISHED
-        assert hasattr(gxe, check.expectation) if check.is_gx else check.expectation in COMPUTED
+        assert check.engine in (GX, POLARS) and check.kind in (RECORD, DATASET)
+        assert hasattr(gxe, check.expectation) if check.engine == GX else check.expectation in COMPUTED_CHECKS
+    assert set(COMPUTED_CHECKS) == COMPUTED  # every computed name has its definition, and nothing else does
     # Every non-nullable column of the contract has its not-null expectation, and nothing else does.
     required = {(t, f.name) for t, schema in PUBLISHED.items() for f in schema if not f.nullable}
     not_null = {
@@ -182,16 +195,38 @@ def test_suite_names_only_real_expectations_and_tables(valid: Report):
     assert len(valid.outcomes) == len(SUITE)
 
 
-def test_valid_candidate_writes_report_results_and_data_docs(valid: Report):
-    results = json.loads((valid.report_dir / "results.json").read_text())
+def test_valid_candidate_writes_report_results_and_data_docs(valid: Report, valid_dir: Path):
+    results = json.loads((valid_dir / "results.json").read_text())
     assert results["summary"]["success"] is True
     assert set(results["gx_results"]) == {"papers", "appearances", "links", "quarantine"}
     assert results["gx_results"]["papers"]["success"] is True
     assert len(results["outcomes"]) == len(valid.outcomes)
-    assert valid.data_docs == "gx_data_docs/index.html"
-    assert (valid.report_dir / valid.data_docs).is_file()
-    html = (valid.report_dir / "index.html").read_text()
+    # GX builds its Data Docs in a temporary directory; the Report carries them and write_report puts them here.
+    assert "index.html" in valid.data_docs and valid.data_docs_error is None
+    assert (valid_dir / "gx_data_docs" / "index.html").read_bytes() == valid.data_docs["index.html"]
+    assert len(list((valid_dir / "gx_data_docs" / "validations").rglob("*.html"))) == 4
+    html = (valid_dir / "index.html").read_text()
     assert "PUBLISHED-eligible" in html and "BLOCKED" not in html
+
+
+def test_validation_writes_no_file(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    report = validate_version(valid_tables(), version="v7", raw_records=RAW_RECORDS, parent=None)
+    assert report.success is True and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("declared", "problem"),
+    [
+        (dict(expectation="ExpectColumnValuesToBeUnique", kind=DATASET, engine=POLARS), "does not match"),
+        (dict(expectation="columns_have_contract_types", kind=DATASET, engine=GX), "does not match"),
+        (dict(expectation="ExpectColumnValuesToBeUnique", kind="row", engine=GX), "kind 'row'"),
+        (dict(expectation="ExpectColumnValuesToBeUnique", kind=RECORD, engine=GX), "blocking record check"),
+    ],
+)
+def test_a_check_that_contradicts_itself_fails_on_declaration(declared: dict, problem: str):
+    with pytest.raises(ValueError, match=problem):
+        Check("papers", kwargs={"column": "paper_id"}, **declared)
 
 
 def test_reconciliation_outcome_shows_expected_rows(valid: Report):
@@ -375,7 +410,7 @@ def test_failing_outcome_carries_figures_and_the_exception_names_it(tmp_path: Pa
     report = run(tmp_path, _float_arxiv(valid_tables()))
     arxiv = next(o for o in report.blocking_failures() if o.column == "arxiv_id")
     assert arxiv.observed == "1 of 2 non-null values unexpected (50.0%); 1 null skipped"
-    blocked = ValidationBlocked(None, report)
+    blocked = ValidationBlocked(None, report, tmp_path / "index.html")
     assert blocked.report is report
     assert str(blocked).startswith("version v7 blocked: 2 blocking expectation(s) failed (papers.arxiv_id ")
     assert str(blocked).endswith(f"report: {tmp_path / 'index.html'}")
@@ -406,7 +441,7 @@ def test_row_count_drop_vs_parent_warns_without_blocking(tmp_path: Path):
 
     # The same drop blocks when the run says so.
     strict = validate_version(
-        valid_tables(), version="v7", raw_records=RAW_RECORDS, parent=parent, report_dir=tmp_path / "strict",
+        valid_tables(), version="v7", raw_records=RAW_RECORDS, parent=parent,
         blocking_warnings=frozenset({"row_count_drop_vs_parent"}),
     )
     assert strict.success is False
@@ -528,8 +563,8 @@ def _hrefs(html: str) -> list[str]:
     return re.findall(r"""href\s*=\s*["']?([^"' >]+)""", html, flags=re.I)
 
 
-def test_html_is_self_contained_and_escapes_everything(valid: Report):
-    html = (valid.report_dir / "index.html").read_text()
+def test_html_is_self_contained_and_escapes_everything(valid_dir: Path):
+    html = (valid_dir / "index.html").read_text()
     assert SCRIPT not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the quarantined raw_text and the context note
     assert "<script" not in html.lower()
@@ -550,27 +585,3 @@ def test_javascript_url_is_never_a_link(tmp_path: Path):
     assert "javascript:alert(1)" in html  # shown as text, in the failing URL sample and the context
     assert _hrefs(html) == ["http://example.org/a?b=1&amp;c=2", "gx_data_docs/index.html"]
     assert report.success is False
-
-
-def test_render_report_escapes_outcomes_and_blocking_list(tmp_path: Path):
-    outcome = Outcome(
-        table="papers",
-        expectation="expect_x",
-        column="title",
-        blocking=True,
-        success=False,
-        observed=f"1 of 1 rows unexpected {SCRIPT}",
-        sample=[SCRIPT, '"><img src=x>'],
-        description="why <b>",
-    )
-    report = Report(version="v<1>", success=False, outcomes=[outcome], report_dir=tmp_path)
-    html = render_report(
-        report,
-        tables_counts={"raw_records": 1, "appearances": 0, "quarantine": 1},
-        context={"<k>": {"<inner>": SCRIPT}},
-        quarantine=None,
-    )
-    assert "<script" not in html and "<img" not in html and "why <b>" not in html
-    assert "why &lt;b&gt;" in html and "&quot;&gt;&lt;img src=x&gt;" in html
-    assert "BLOCKED" in html and "v&lt;1&gt;" in html and "&lt;inner&gt;" in html
-    assert "Data Docs were not built" in html
