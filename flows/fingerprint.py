@@ -20,15 +20,18 @@ RULE_SOURCES = ("flows/readers", "flows/extract.py", "flows/clean.py", "flows/la
 RULE_LIBRARIES = ("polars", "pylatexenc", "ftfy", "langdetect-rs")
 # Everything that shapes a published version, from the files to the report.
 CODE_SOURCES = ("flows", "schemas")
-CODE_LIBRARIES = (*RULE_LIBRARIES, "pyarrow", "great-expectations", "pandas")
+CODE_LIBRARIES = (*RULE_LIBRARIES, "pyarrow", "great-expectations", "pandas", "jinja2")
+# What a folder's source is: Python, and the Jinja2 templates the report and the card are rendered from.
+SOURCE_SUFFIXES = (".py", ".j2")
 
 
 def source_fingerprint(sources: tuple[str, ...], libraries: tuple[str, ...]) -> str:
-    """sha256 over the named files (folders: every .py file under them) and library versions."""
+    """sha256 over the named files (folders: every .py and .j2 file under them) and library versions."""
     digest = hashlib.sha256()
     for source in sources:
         path = ROOT / source
-        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+        files = sorted(f for f in path.rglob("*") if f.suffix in SOURCE_SUFFIXES) if path.is_dir() else [path]
+        for file in files:
             digest.update(file.relative_to(ROOT).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
     for library in libraries:
         digest.update(f"{library}=={version(library)}\0".encode())
