@@ -12,6 +12,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from markupsafe import Markup
+
 from flows import facts
 from flows.outcome import Report
 from flows.templating import html_environment
@@ -95,8 +97,9 @@ def render_report(report: Report) -> str:
     page = html_environment().get_template("report.html.j2").render(
         report=report,
         title=f"papers {report.version}: validation report",
-        csp=_CSP,
-        css=_CSS,
+        # Constants of this module, not data: inserted verbatim (the CSP's quotes stay quotes).
+        csp=Markup(_CSP),
+        css=Markup(_CSS),
         summary_line=_summary_line(report),
         bar=_outcome_bar(report),
         warned=[o for o in report.warnings() if not o.quarantined],
