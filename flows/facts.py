@@ -15,13 +15,15 @@ import polars as pl
 QUARANTINE_ROWS_SHOWN = 500
 RAW_TEXT_SHOWN = 300
 
+# (key in flows/diff.py's summary, the word a sentence says it with, what it means)
 DIFF_ROWS = (
-    ("added", "papers new in this version"),
-    ("removed", "papers of the parent no longer present"),
-    ("reidentified", "papers whose paper_id was refined (the old id is kept in aliases)"),
-    ("changed", "papers present in both with at least one field changed"),
-    ("unchanged", "papers present in both, identical"),
+    ("added", "added", "papers new in this version"),
+    ("removed", "removed", "papers of the parent no longer present"),
+    ("reidentified", "re-identified", "papers whose paper_id was refined (the old id is kept in aliases)"),
+    ("changed", "changed", "papers present in both with at least one field changed"),
+    ("unchanged", "unchanged", "papers present in both, identical"),
 )
+_DIFF_KEYS = {k for k, _, _ in DIFF_ROWS}
 INPUT_COLUMNS = ("path", "format", "records", "quarantined", "announced", "census_shortfall")
 SUMMED_INPUT_COLUMNS = ("records", "quarantined", "announced", "census_shortfall")
 
@@ -31,7 +33,7 @@ def diff_summary(summary: Any, parent: Any = None) -> dict:
 
     `summary` is flows/diff.py's summary (None for a first version).
     >>> diff_summary({"added": 2, "changed": 1, "changed_fields": {"title": 1}}, "v1")["rows"][0]
-    ('added', 2, 'papers new in this version')
+    ('added', 'added', 2, 'papers new in this version')
     """
     fact: dict = {"parent": parent if isinstance(parent, str) and parent else None, "first": summary is None}
     if not isinstance(summary, dict):
@@ -39,8 +41,8 @@ def diff_summary(summary: Any, parent: Any = None) -> dict:
     fields = summary.get("changed_fields")
     return fact | {
         "other": None,
-        "rows": [(k, summary[k], meaning) for k, meaning in DIFF_ROWS if k in summary],
-        "extra": [(k, v) for k, v in summary.items() if k not in dict(DIFF_ROWS) and k != "changed_fields"],
+        "rows": [(k, word, summary[k], meaning) for k, word, meaning in DIFF_ROWS if k in summary],
+        "extra": [(k, v) for k, v in summary.items() if k not in _DIFF_KEYS and k != "changed_fields"],
         # Most changed first; None when the diff does not say (an older manifest), [] when nothing changed.
         "fields": (
             sorted(fields.items(), key=lambda kv: (-kv[1] if isinstance(kv[1], int) else 0, str(kv[0])))

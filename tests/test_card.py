@@ -185,6 +185,7 @@ def test_card_states_counts_facts_and_changes(card: str):
     assert "- validation: passed (57 of 58 expectations passed; 1 warnings)" in card
     assert "- digest dates: 2025-03-12 to 2025-03-14" in card
     changes = _section(card, "Changes since the parent version v2")
+    assert "2 added, 1 removed, 0 re-identified, 1 changed, 2 unchanged." in changes
     rows = re.findall(r"^\| (\w+) \| ([\d,]+) \| .+ \|$", changes, flags=re.M)
     assert rows == [("added", "2"), ("removed", "1"), ("reidentified", "0"), ("changed", "1"), ("unchanged", "2")]
     assert "| `abstract` | 1 |\n| `title` | 1 |" in changes

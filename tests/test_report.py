@@ -151,6 +151,7 @@ def test_counts_and_reconciliation(blocked: Page):
 
 def test_the_diff_numbers_with_their_meaning(blocked: Page):
     assert "Changes since the parent version v1" in blocked.lines
+    assert "1,234 added, 0 removed, 2 re-identified, 17 changed, 5 unchanged." in blocked.lines
     assert blocked.row("added") == ["added", "1,234", "papers new in this version"]
     assert blocked.row("reidentified")[:2] == ["reidentified", "2"]
     assert blocked.row("changed")[:2] == ["changed", "17"]
@@ -231,6 +232,7 @@ def test_report_and_card_say_the_same_facts():
     }
     card = dataset_card("v2", tables, manifest)
     assert "## Changes since the parent version v1" in card
+    assert "1,234 added, 0 removed, 2 re-identified, 17 changed, 5 unchanged." in card
     assert "| added | 1,234 | papers new in this version |" in card
     assert "| `abstract` | 15 |\n| `title` | 3 |" in card
     assert "| b.json | hf_daily_json | 40 | 2 | 45 | 3 | `cdcdcdcdcdcd` |" in card
@@ -240,7 +242,7 @@ def test_report_and_card_say_the_same_facts():
 
 def test_diff_fact_keeps_unknown_keys_and_says_when_no_field_changed():
     fact = facts.diff_summary({"added": 1, "note": "rebuilt", "changed_fields": {}}, "v3")
-    assert fact["rows"] == [("added", 1, "papers new in this version")]
+    assert fact["rows"] == [("added", "added", 1, "papers new in this version")]
     assert fact["extra"] == [("note", "rebuilt")] and fact["fields"] == []
     assert "No field changed in any paper present in both versions." in render_report(
         report(context={"diff": {"added": 1, "changed_fields": {}}, "parent": "v3"}))
