@@ -54,12 +54,14 @@ def dataset_card(version: str, tables: dict[str, pl.DataFrame], manifest: dict) 
         quarantine_reasons=facts.quarantine_reasons(quarantine) if quarantine.height else [],
         reasons_shown=SHARES_SHOWN,
         rules=precedence_rules(),
-        schema=[
-            (table, [(f.name, str(f.type), f.nullable, (f.metadata or {}).get(b"doc", b"").decode()) for f in schema])
-            for table, schema in PUBLISHED.items()
-        ],
+        schema=[(table, [_column(f) for f in schema]) for table, schema in PUBLISHED.items()],
     )
     return card.rstrip("\n") + "\n"
+
+
+def _column(field) -> tuple[str, str, bool, str]:
+    """A contract column as the card's schema table shows it: name, type, nullable, meaning."""
+    return field.name, str(field.type), field.nullable, (field.metadata or {}).get(b"doc", b"").decode()
 
 
 def _shares(frame: pl.DataFrame, column: str, header: str, null_label: str = "(none)") -> dict:

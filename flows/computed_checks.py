@@ -54,7 +54,8 @@ def computed_outcome(check: Check, evidence: Evidence) -> Outcome:
         success, observed, sample = compute(check, evidence)
     except (pl.exceptions.PolarsError, KeyError) as exc:
         # A broken schema shows up here as a missing column.
-        success, observed, sample = False, f"could not evaluate: {type(exc).__name__}: {exc}".splitlines()[0], []
+        said = f"could not evaluate: {type(exc).__name__}: {exc}".splitlines()[0]
+        success, observed, sample = False, said, []
     return Outcome(
         table=check.table,
         expectation=check.expectation,

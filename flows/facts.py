@@ -70,10 +70,7 @@ def inputs_table(inputs: Any) -> dict:
         c for c in SUMMED_INPUT_COLUMNS if c in columns and all(isinstance(i.get(c), int) for i in inputs)
     }
     totals = {c: sum(i[c] for i in inputs) for c in columns if c in summed} if summed else None
-    numbers = {
-        c for c in columns
-        if all(isinstance(i[c], (int, float)) and not isinstance(i[c], bool) for i in inputs if i.get(c) is not None)
-    }
+    numbers = {c for c in columns if all(_is_number(i[c]) for i in inputs if i.get(c) is not None)}
     return {
         "columns": columns,
         "numeric": numbers,  # right-aligned columns
@@ -82,6 +79,10 @@ def inputs_table(inputs: Any) -> dict:
         "files": len(inputs),
         "plain": [],
     }
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def quarantine_reasons(quarantine: pl.DataFrame | pl.LazyFrame) -> list[dict]:

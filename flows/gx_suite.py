@@ -110,7 +110,8 @@ def gx_run(
                 if p.is_file()
             }
             return GxRun(outcomes, results, docs)
-        except Exception as exc:  # noqa: BLE001 — Data Docs are a courtesy view; a renderer bug must not hide the verdict
+        except Exception as exc:  # noqa: BLE001
+            # Data Docs are a courtesy view: a renderer bug must not hide the verdict.
             log.warning("GX Data Docs could not be built: %s", exc)
             return GxRun(outcomes, results, {}, f"{type(exc).__name__}: {exc}")
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flows.facts import QuarantineSample
-from schemas.expectations import INVISIBLE, Check
+from schemas.expectations import Check
+from schemas.patterns import INVISIBLE
 
 SAMPLE_SIZE = 10
 

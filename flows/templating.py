@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from schemas.expectations import URL
+from schemas.patterns import URL
 
 # Markdown would read these as markup (links, code, emphasis, table cells) or, for <>&, as raw HTML.
 _MD_ESCAPES = str.maketrans(

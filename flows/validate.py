@@ -46,7 +46,8 @@ def blocked_message(report: Report, report_path: Path | None = None) -> str:
     )
     more = f" and {len(failures) - 3} more" if len(failures) > 3 else ""
     where = f"; report: {report_path}" if report_path else ""
-    return f"version {report.version} blocked: {len(failures)} blocking expectation(s) failed ({named}{more}){where}"
+    failed = f"{len(failures)} blocking expectation(s) failed ({named}{more})"
+    return f"version {report.version} blocked: {failed}{where}"
 
 
 def validate_version(
@@ -77,9 +78,8 @@ def validate_version(
     by_index: dict[int, Outcome] = {
         i: computed_outcome(c, evidence) for i, c in enumerate(SUITE) if c.engine == POLARS
     }
-    gx = gx_run(
-        [(i, c) for i, c in enumerate(SUITE) if c.engine == GX], tables, parameters=parameters, version=version
-    )
+    gx_checks = [(i, c) for i, c in enumerate(SUITE) if c.engine == GX]
+    gx = gx_run(gx_checks, tables, parameters=parameters, version=version)
     by_index.update(gx.outcomes)
     outcomes = [
         dataclasses.replace(o, blocking=True) if o.expectation in blocking_warnings else o

@@ -519,7 +519,7 @@ def test_side_content_an_old_reader_took_for_papers_is_caught(tmp_path: Path):
     ],
 )
 def test_ui_label_pattern_spares_real_titles(title: str, label: bool):
-    from schemas.expectations import UI_LABEL_TITLE
+    from schemas.patterns import UI_LABEL_TITLE
 
     assert bool(pl.Series([title]).str.contains(UI_LABEL_TITLE).item()) is label
 
@@ -538,7 +538,7 @@ def test_ui_label_pattern_spares_real_titles(title: str, label: bool):
     ],
 )
 def test_abstract_residue_pattern(abstract: str, residue: bool):
-    from schemas.expectations import ABSTRACT_TEX_RESIDUE
+    from schemas.patterns import ABSTRACT_TEX_RESIDUE
 
     assert bool(pl.Series([abstract]).str.contains(ABSTRACT_TEX_RESIDUE).item()) is residue
 
