@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows import clean, pipeline, publish
+from flows import clean, pipeline, store
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +92,7 @@ def mixed(tmp_path_factory):
     result = pipeline.papers_run(raw_dir=raw, out_dir=out, year=2025)
     version = out / "papers" / result.version
     tables = {t: pl.read_parquet(version / f"{t}.parquet") for t in ("papers", "appearances", "links", "quarantine")}
-    return result, tables, publish.read_manifest(out / "papers", result.version)
+    return result, tables, store.read_manifest(out / "papers", result.version)
 
 
 def test_every_format_is_read_and_reconciled(mixed):
