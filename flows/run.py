@@ -55,9 +55,14 @@ class Run:
             self.wall[stage] = round(time.perf_counter() - start, 3)
             self.peak_rss_mib[stage] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
-    def add_worker_seconds(self, seconds: dict[str, float]) -> None:
-        for step, spent in seconds.items():
-            self.worker_cpu[step] = round(self.worker_cpu.get(step, 0.0) + spent, 3)
+    def prepared(self, prepared: list) -> None:
+        """Log what preparing the files gave, and add the workers' CPU seconds per step (flows/prepare.py)."""
+        for p in prepared:
+            for step, spent in p.seconds.items():
+                self.worker_cpu[step] = round(self.worker_cpu.get(step, 0.0) + spent, 3)
+        self.log.info("prepared %d files (%d from the cache): %d records, %d quarantined", len(prepared),
+                      sum(p.cached for p in prepared), sum(p.records for p in prepared),
+                      sum(p.quarantined for p in prepared))
 
     def timings(self) -> dict:
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
