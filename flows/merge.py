@@ -18,7 +18,7 @@ import polars as pl
 from flows import identity, language, publish, store
 from flows.extract import UnusableInput
 from flows.prepare import PreparedFile
-from flows.readers.base import bounded_links
+from flows.readers.safety import bounded_links
 from flows.record_checks import Moved, quarantined_offenders
 from schemas.tables import APPEARANCES, LINKS, PAPERS, QUARANTINE, empty
 

@@ -16,12 +16,11 @@ from typing import Protocol
 
 import polars as pl
 
-# bounded_links is the identity stage's (flows/merge.py imports it from here); it lives with the other bounds.
-from flows.readers.safety import bounded_links, sane_row, sane_value
+from flows.readers.safety import sane_row, sane_value
 from schemas.tables import QUARANTINE, RAW_RECORDS, empty, polars_schema
 
 __all__ = [
-    "MAX_DUMP_BYTES", "RAW_TEXT_LIMIT", "Dump", "Parsed", "Reader", "bounded_links", "decoded_text",
+    "MAX_DUMP_BYTES", "RAW_TEXT_LIMIT", "Dump", "Parsed", "Reader", "decoded_text",
     "dump_cut_short", "gunzipped", "looks_binary", "os_error_text", "quarantine_frame", "records_frame",
 ]
 
