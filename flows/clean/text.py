@@ -224,24 +224,25 @@ def normalized_abstract(col: str | pl.Expr) -> pl.Expr:
     return named_like(as_expr(col).map_batches(cleaned_abstracts, return_dtype=pl.String), col)
 
 
-def _title_keys(titles: pl.Series) -> pl.Series:
-    # Only non-ASCII titles have accents to fold (NFKD is the slow part); runs of spaces are rare once
-    # punctuation is matched without the single spaces around it.
-    folded = applied_where(
-        titles, non_ascii(titles), lambda text: text.str.normalize("NFKD").str.replace_all(r"\p{M}+", "")
-    )
-    keys = folded.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N} ]+", " ")
-    keys = applied_where(
-        keys, keys.str.contains("  ", literal=True), lambda text: text.str.replace_all(" {2,}", " ")
-    )
-    return applied_where(
-        keys, keys.str.starts_with(" ") | keys.str.ends_with(" "), lambda text: text.str.strip_chars()
-    )
-
-
 def title_key(col: str | pl.Expr) -> pl.Expr:
     """Identity key of a cleaned title: lower case, accents folded, non-alphanumerics to one space.
 
     Example: 'ART·V: Auto-Regressive Café' -> 'art v auto regressive cafe'
     """
-    return named_like(as_expr(col).map_batches(_title_keys, return_dtype=pl.String), col)
+    title = as_expr(col)
+    # A plain expression, so that the optimizer sees into it. Only non-ASCII titles have accents to fold: on 850k
+    # titles (one thread) NFKD behind this when/then costs 0.6-0.7 s CPU, as the Series version that gathered the
+    # non-ASCII rows did, and 1.3 s on every row.
+    folded = (
+        pl.when(title.str.len_bytes() != title.str.len_chars())
+        .then(title.str.normalize("NFKD").str.replace_all(r"\p{M}+", ""))
+        .otherwise(title)
+    )
+    key = (
+        folded.str.to_lowercase()
+        .str.replace_all(r"[^\p{L}\p{N} ]+", " ")
+        .str.replace_all(" {2,}", " ")
+        .str.strip_chars()
+    )
+    return named_like(key, col)
+

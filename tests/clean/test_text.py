@@ -259,3 +259,9 @@ def test_sending_every_row_through_the_rules_changes_no_result(values):
     with mock.patch.object(text, "_may_change", lambda values, title: pl.Series([True] * values.len())):
         everything = frame.select(cleaners)
     assert_frame_equal(skipping, everything)
+
+
+def test_title_key_is_a_plain_polars_expression():
+    # No Python inside: the optimizer sees into it (it was a map_batches over Series code before issue 10).
+    plan = pl.LazyFrame({"t": ["A Title"]}).select(title_key("t")).explain()
+    assert "python" not in plan and "map" not in plan
