@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from flows.clean.characters import nfc, stripped, tags_removed, visible
+from flows.clean.characters import nfc, tags_removed, trimmed, visible
 from flows.clean.rows import applied_where, as_expr, named_like, non_ascii, rows_replaced
 from flows.clean.text import repaired, rules_applied
 
@@ -21,7 +21,7 @@ _AUTHOR_SEPARATOR = "\x1f"
 def _author_rules(values: pl.Series) -> pl.Series:
     # The TeX, entity and mojibake repairs of titles, without the title-only rules (colons, final period) and
     # without the half-stripped repairs: a name such as "Xi" or "Tau" is a name, not a lost \xi.
-    values = stripped(repaired(visible(tags_removed(values))))
+    values = trimmed(repaired(visible(tags_removed(values))))
     return applied_where(values, non_ascii(values), nfc)
 
 

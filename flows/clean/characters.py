@@ -130,7 +130,7 @@ def nfc(values: pl.Series) -> pl.Series:
     return applied_where(values, values.str.contains(_NOT_NFC), lambda needing: needing.str.normalize("NFC"))
 
 
-def stripped(values: pl.Series) -> pl.Series:
+def trimmed(values: pl.Series) -> pl.Series:
     """A leading or trailing space removed (whitespace is single spaces by then: only a space can need it)."""
     return applied_where(
         values, values.str.starts_with(" ") | values.str.ends_with(" "), lambda t: t.str.strip_chars()

@@ -9,9 +9,9 @@ from __future__ import annotations
 import polars as pl
 
 from flows.clean.characters import HTML_TAG, MOJIBAKE, may_be_mojibake
+from flows.clean.half_stripped import HALF_STRIPPED, may_hold_half_stripped
 from flows.clean.latex import LATEX_FRAGMENT
 from flows.clean.rows import contains_where, non_ascii, rows_replaced
-from flows.clean.stripped import HALF_STRIPPED, may_hold_half_stripped
 from schemas.expectations import ABSTRACT_TEX_RESIDUE, TITLE_TEX_RESIDUE
 from schemas.expectations import HTML_TAG as HTML_RESIDUE
 

@@ -2,7 +2,7 @@ r"""LaTeX in text: each fragment ($x^2$, \'e, \textbf{Fast}, \eg) found by patte
 
 The prose around a fragment is never parsed as TeX (a bare % would end it, ~ would become a space, {here}
 vanish). pylatexenc converts each distinct fragment once (flows/parallel.py): ~7,000 fragments per second, where
-whole abstracts would go at the SPEC's 180/s. Half-stripped LaTeX (a lost backslash) is flows/clean/stripped.py's.
+whole abstracts would go at the SPEC's 180/s. LaTeX that lost its backslash is flows/clean/half_stripped.py's.
 """
 
 from __future__ import annotations

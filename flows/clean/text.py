@@ -19,13 +19,11 @@ from flows.clean.characters import (
     may_be_mojibake,
     mojibake_repaired,
     nfc,
-    stripped,
     tags_removed,
+    trimmed,
     visible,
 )
-from flows.clean.latex import LATEX_FOUND, latex_converted
-from flows.clean.rows import applied_where, as_expr, contains_where, named_like, non_ascii
-from flows.clean.stripped import (
+from flows.clean.half_stripped import (
     ABSTRACT_STRIPPED,
     BARE_SCRIPT,
     COMMAND_BEFORE_BRACE,
@@ -36,7 +34,10 @@ from flows.clean.stripped import (
     may_hold_half_stripped,
     stripped_commands_repaired,
 )
+from flows.clean.latex import LATEX_FOUND, latex_converted
+from flows.clean.rows import applied_where, as_expr, contains_where, named_like, non_ascii
 
+# A URL glued to the word before it ("researchhttps://...") gets its space back.
 GLUED_URL = r"([\p{L}\p{N}])(?i:(https?://))"
 # A title's trailing period stays after an abbreviation (et al., etc., U.S., e.g.) or an ellipsis.
 _KEEP_FINAL_PERIOD = r"(\bet al|\betc|\bvs|\bInc|\bLtd|\bCorp|\bJr|\bSr|\.\p{L}{1,3}|\.\.)\.$"
@@ -94,7 +95,7 @@ def _text_rules(values: pl.Series, *, title: bool) -> pl.Series:
     values = applied_where(
         values, values.str.contains(GLUED_URL), lambda t: t.str.replace_all(GLUED_URL, "${1} ${2}")
     )
-    values = stripped(values)
+    values = trimmed(values)
     if title:
         hinted = may_hold_half_stripped(values)
         found = contains_where(values, hinted, STRIPPED_COMMAND)

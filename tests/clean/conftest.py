@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from cleaning_cases import REAL_LISTING, raw_records, seed_records
 
 from flows.clean import clean_records
+
+from .cases import REAL_LISTING, raw_records, seed_records
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from cleaning_cases import raw_records, texts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.clean import clean_records, normalized_authors
+
+from .cases import raw_records, texts
 
 
 def authors(lists: list[list[str] | None]) -> list[list[str] | None]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from cleaning_cases import raw_records
 
 from flows.clean import FLAG_MEANINGS, clean_records
+
+from .cases import raw_records
 
 
 def test_only_half_stripped_titles_are_flagged_as_repaired():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import polars as pl
-from cleaning_cases import raw_records, texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -13,6 +12,8 @@ from polars.testing import assert_frame_equal
 from flows import clean
 from flows.clean import clean_records, normalized_abstract, normalized_title
 from schemas.tables import RAW_RECORDS
+
+from .cases import raw_records, texts
 
 
 def test_clean_records_adds_the_cleaned_columns():

@@ -6,12 +6,13 @@ from unittest import mock
 
 import polars as pl
 import pytest
-from cleaning_cases import abstracts, texts, titles
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from flows.clean import normalized_abstract, normalized_title, text, title_key
+
+from .cases import abstracts, texts, titles
 
 TITLES = [
     (

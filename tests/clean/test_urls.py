@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from cleaning_cases import raw_records, texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_series_equal
 
 from flows.clean import canonical_url, clean_records, extracted_urls, url_host, url_kind
+
+from .cases import raw_records, texts
 
 URLS = [
     ("https://lhchen.top/Human-MAC.", "https://lhchen.top/Human-MAC", "project"),
