@@ -17,15 +17,13 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pytest
-from conftest import staged_candidate
+from conftest import SEED, staged_candidate
 from typer.testing import CliRunner
 
 from flows import failures, pipeline, prefect_api, publish, recovery, store
 from flows.cli import ExitCode, app
 from flows.diff import Removals, RemovalsRefused
 from flows.failures import io_failure
-
-SEED = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 
 
 @pytest.fixture
@@ -320,6 +318,7 @@ def full(candidate, name, frames, schema, row_group_size):
     return write_table(candidate, name, frames, schema, row_group_size)
 publish.write_table = full
 from flows.cli import app
+from conftest import SEED
 app(["run", "--raw-dir", sys.argv[1], "--out-dir", sys.argv[2]])
 """
 

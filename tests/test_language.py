@@ -6,12 +6,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import SEED
 from polars.testing import assert_series_equal
 
 from flows import language
 from flows.language import detected_languages, language_expr_input
-
-SEED = Path(__file__).resolve().parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 
 # Hand-written, paper-like sentences (one per language) to check the codes that come out.
 SAMPLES = [

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 import polars as pl
 import pytest
+from conftest import SEED
 from typer.testing import CliRunner
 
 from flows import identity, pipeline, store
@@ -29,7 +30,7 @@ def published(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("e2e")
     raw = tmp / "raw"
     raw.mkdir()
-    seed = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
+    seed = SEED
     shutil.copy(seed, raw / seed.name)
     out = tmp / "out"
     result = pipeline.papers_run(raw_dir=raw, out_dir=out, year=2025)
@@ -303,7 +304,7 @@ def test_same_inputs_give_the_same_bytes_and_unchanged_needs_no_pipeline(tmp_pat
     from flows.synthetic import synthetic_corpus
 
     raw = tmp_path / "raw"
-    synthetic_corpus(Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt", raw, 2_400, per_file=400)
+    synthetic_corpus(SEED, raw, 2_400, per_file=400)
     runner = CliRunner()
     digests = []
     for out in (tmp_path / "a", tmp_path / "b"):
@@ -338,7 +339,7 @@ def test_a_feed_without_entries_is_a_quiet_day_not_an_error(tmp_path):
     assert f"{feed.name}: arxiv_feed holds no entries: nothing to publish" in result.output
     assert "Traceback" not in result.output
     assert store.version_names(tmp_path / "out" / "papers") == []
-    seed = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
+    seed = SEED
     shutil.copy(seed, raw / seed.name)
     result = CliRunner().invoke(app, ["run", "--raw-dir", str(raw), "--out-dir", str(tmp_path / "out"), "--year", "2025"])
     assert result.exit_code == 0 and "published v1" in result.output

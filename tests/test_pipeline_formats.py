@@ -13,13 +13,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import SEED
 
 from flows import clean, pipeline, store
 
 pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SEED = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 _spec = importlib.util.spec_from_file_location("arxiv_listing_make", FIXTURES / "arxiv_listing" / "make.py")
 make = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make)

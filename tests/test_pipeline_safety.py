@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import SEED
 from typer.testing import CliRunner
 
 from flows import pipeline, store
@@ -22,7 +23,6 @@ from flows.cli import ExitCode, app
 
 pytestmark = pytest.mark.slow
 
-SEED = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 FIXTURES = Path(__file__).parent / "fixtures"
 EXTRA = (
     "Mar 20\n\n"

@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+from conftest import SEED
 from hypothesis import strategies as st
 
 from flows.clean import normalized_abstract, normalized_title
 from schemas.tables import RAW_RECORDS, polars_schema
-
-SEED = Path(__file__).resolve().parents[2] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 
 
 def seed_records() -> list[tuple[str, str]]:

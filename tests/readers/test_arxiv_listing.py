@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import SEED
 from polars.testing import assert_frame_equal
 
 from flows import extract
@@ -21,7 +22,6 @@ from schemas.tables import QUARANTINE, RAW_RECORDS, polars_schema
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "arxiv_listing"
 REAL = Path(__file__).parents[1] / "fixtures" / "real" / "arxiv_listing" / "cs_2026-01-20.txt"
-SEED = Path(__file__).parents[2] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 UTC = dt.UTC
 PROVENANCE = ["source_path", "source_sha256", "source_format"]
 

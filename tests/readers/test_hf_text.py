@@ -7,12 +7,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import SEED
 
 from flows.extract import Dump, parsed_dump
 from schemas.tables import QUARANTINE, RAW_RECORDS, polars_schema
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "hf_text"
-SEED = Path(__file__).parents[2] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 
 TITLES = [
     "AC3D: Analyzing and Improving 3D Camera Control in Video Diffusion Transformers",

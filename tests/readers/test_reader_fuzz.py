@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import SEED
 from test_fuzz_readers import _ratio
 
 from flows import extract
@@ -24,7 +25,6 @@ from flows.readers import base, safety, vocabulary
 from schemas.tables import QUARANTINE, RAW_RECORDS, polars_schema
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
-SEED = Path(__file__).parents[2] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 SOURCES = [SEED] + sorted(p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix not in (".py", ".md"))
 CASES_PER_SOURCE = int(os.environ.get("PAPERS_FUZZ_CASES", "16"))
 UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")

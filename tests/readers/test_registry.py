@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from conftest import SEED
 
 from flows import identity
 from flows.extract import Dump, parsed_dump
@@ -13,7 +14,6 @@ from flows.readers.base import decoded_text
 from flows.readers.registry import READERS
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
-SEED = Path(__file__).parents[2] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 READERS_DIR = Path(__file__).parents[2] / "flows" / "readers"
 SOURCES = [SEED] + sorted(p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix not in (".py", ".md"))
 
