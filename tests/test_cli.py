@@ -251,6 +251,7 @@ def test_two_runs_at_once_each_get_their_own_temporary_api(dirs, tmp_path):
         assert store.latest_name(tmp_path / f"out{i}" / "papers") == "v1"
 
 
+@pytest.mark.slow
 def test_the_temporary_api_answers_and_stops(monkeypatch):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     api = prefect_api.TemporaryAPI()

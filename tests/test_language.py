@@ -140,6 +140,7 @@ def _generated_texts(n: int) -> list[str]:
     return texts
 
 
+@pytest.mark.slow
 def test_langdetect_rs_gives_plain_langdetects_labels_and_probabilities():
     """The engine reproduces seeded langdetect 1.0.9: same label and same probabilities, bit for bit."""
     import langdetect_rs

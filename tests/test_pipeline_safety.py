@@ -1,7 +1,7 @@
 """End to end, issue 9: removals are deliberate, orphans are adopted, appearances are diffed, bad input is contained.
 
-These need the flow to call recovery.recovered, diff.removals and readers.base.bounded_links (see the wiring in
-the issue-9 report); until flows/pipeline.py does, the module is skipped.
+Each test runs the real flow (slow): the removal gate (flows/diff.py), recovery after a dead run
+(flows/recovery.py), and over-long URLs kept out of links (flows/readers/safety.py).
 """
 
 from __future__ import annotations

@@ -238,6 +238,7 @@ def test_title_key_is_the_same_for_repaired_and_intact_latex():
     assert keys == ["art v auto regressive"] * 3
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(texts, min_size=1, max_size=8))
 def test_cleaning_is_idempotent(values):
@@ -249,6 +250,7 @@ def test_cleaning_is_idempotent(values):
     assert_frame_equal(twice, once)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(texts, min_size=1, max_size=8))
 def test_sending_every_row_through_the_rules_changes_no_result(values):

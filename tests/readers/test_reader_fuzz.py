@@ -142,6 +142,7 @@ def _check(parsed, name: str) -> None:
     assert (urls.str.len_chars() <= safety.URL_MAX_CHARS).all()
 
 
+@pytest.mark.slow
 def test_fuzzed_fixtures_never_escape_parsed_dump(tmp_path):
     """Every mutated input ends as records or quarantine rows naming the file; no exception escapes."""
     outcomes: Counter[str] = Counter()
@@ -368,6 +369,7 @@ HTML_WORST_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(HTML_WORST_CASES))
 def test_html_reader_stays_linear_on_tag_soup(tmp_path, case):
     """100k nested <div>s took 43 s (issue 9); every shape here now costs linear time (8x input, < 24x time)."""
