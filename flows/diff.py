@@ -1,7 +1,8 @@
 """Diff: what changed between two versions (papers added, removed, re-identified; fields and appearances changed).
 
 Pure Polars; no I/O. A paper whose old id appears in a new paper's `aliases` is re-identified, not removed + added.
-Also here: which inputs explain the papers a new version would remove (`removals`), for the removal gate.
+Also here: which inputs explain the papers a new version would remove (`removals`), and the two gates a run
+passes before validation: no breaking schema change, no removal of published papers unless allowed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from schemas.tables import row_count
+from schemas.tables import row_count, schema_description, schema_violations
 
 # Columns whose change makes a paper "changed"; bookkeeping columns (dates seen, counts) are reported apart.
 COMPARED = (
@@ -214,3 +215,32 @@ def removals(
         for r in seen.iter_rows(named=True)
     ]
     return Removals(parent, papers, affected)
+
+
+# ---------------------------------------------------------------------------------------------- gates
+
+
+def refuse_schema_change(parent_schema: dict, parent: str) -> None:
+    """Raise SchemaChangeRefused when this code's table schemas break those the parent version was published with."""
+    breaks = schema_violations(parent_schema, schema_description())
+    if breaks:
+        raise SchemaChangeRefused(
+            f"schema change against {parent} refused: {'; '.join(breaks)} (pass --allow-schema-change to publish anyway)"
+        )
+
+
+def diff_against_parent(
+    parent: str, parent_papers: pl.LazyFrame, parent_appearances: pl.LazyFrame, parent_inputs: list[dict],
+    tables: dict[str, pl.LazyFrame], inputs: list[dict], allow_removals: bool,
+) -> dict:
+    """The candidate's diff against its parent; raises RemovalsRefused when it drops papers and removals are not
+    allowed (the refusal names the papers and the inputs that explain them)."""
+    diff = papers_diff(parent_papers, tables["papers"], parent_appearances, tables["appearances"])
+    if diff["removed"] and not allow_removals:
+        gone = pl.DataFrame({"paper_id": diff["removed"]}, schema={"paper_id": pl.String}).lazy()
+        raise RemovalsRefused(removals(
+            diff, parent, parent_papers.select("paper_id", "title").join(gone, on="paper_id").collect(),
+            parent_appearances.select("paper_id", "source_path").join(gone, on="paper_id").collect(),
+            parent_inputs, inputs,
+        ))
+    return diff

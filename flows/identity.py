@@ -25,6 +25,7 @@ from collections.abc import Callable
 import polars as pl
 
 from flows.language import language_expr_input
+from flows.readers.registry import source_ranks
 
 LanguageDetector = Callable[[pl.Series], pl.Series]
 
@@ -39,15 +40,22 @@ def title_hash(keys: pl.Series) -> pl.Series:
     return keys.replace_strict(digests, default=None, return_dtype=pl.String)
 
 
-# Lower ranks are trusted more for titles and authors: arXiv's own sources first, scraped pages last.
-SOURCE_RANK = {
-    "arxiv_listing": 0,
-    "arxiv_email": 0,
-    "arxiv_feed": 0,
-    "hf_daily_json": 1,
-    "hf_papers_html": 2,
-    "hf_papers_text": 3,
-}
+# Lower ranks are trusted more for titles and authors: arXiv's own sources first, scraped pages last. Each reader
+# declares its rank beside its name (flows/readers/registry.py lists them), so a renamed reader keeps its rank.
+SOURCE_RANK: dict[str, int] = source_ranks()
+# A source_format no registered reader gives (a hand-built frame) ranks after every reader's.
+UNRANKED = max(SOURCE_RANK.values()) + 1
+
+# Which sighting gives each field of a paper, as data (field, rule) for the dataset card; the module docstring
+# says the same in prose.
+FIELD_PRECEDENCE: tuple[tuple[str, str], ...] = (
+    ("title", "arXiv's own sources (listing, e-mail, feed) over HF daily JSON over scraped HF pages; within those, "
+              "the highest arXiv version shown, then the newest digest — so a replacement's revised title wins"),
+    ("abstract, comments, journal_ref, doi", "the same order, first non-null"),
+    ("authors", "the same source order (arXiv's metadata beats a scraped spelling)"),
+    ("categories", "the union over all sightings (a cross-listing names every category)"),
+    ("flags", "the chosen sighting's, with `abstract_missing` only when no sighting has an abstract"),
+)
 
 
 def title_id() -> pl.Expr:
@@ -119,7 +127,7 @@ def papers_chosen(records: pl.LazyFrame, links: pl.LazyFrame, parent: pl.DataFra
     `parent` is the previous version's (paper_id, aliases): a title id published there that now belongs to an
     arXiv paper becomes that paper's alias, and aliases once published are kept.
     """
-    rank = pl.col("source_format").replace_strict(SOURCE_RANK, default=len(SOURCE_RANK), return_dtype=pl.Int32)
+    rank = pl.col("source_format").replace_strict(SOURCE_RANK, default=UNRANKED, return_dtype=pl.Int32)
     parent_aliases = (
         parent.select("paper_id", pl.col("aliases").alias("parent_aliases"))
         if parent is not None

@@ -3,12 +3,15 @@
 The engine is langdetect-rs, a Rust port of langdetect 1.0.9 that gives the same seeded probabilities bit for
 bit (tests/test_language.py compares the two) and detects a batch without the GIL. It labels text the caller
 chose (title + ". " + abstract, see language_expr_input); it does not clean text, it does not guess for empty
-or letter-less text (null), and it never reads or writes files.
+or letter-less text (null), and it never reads or writes files. Like cleaning's converters, it runs once per
+distinct value through flows/parallel.per_distinct_value.
 """
 
 from __future__ import annotations
 
 import polars as pl
+
+from flows.parallel import per_distinct_value
 
 # langdetect samples character n-grams; the first 300 characters (the title and the abstract's opening) give
 # the label the full text gives (python -m flows.bench prints the agreement on real and synthetic texts) at
@@ -53,6 +56,13 @@ def plainly_english(samples: pl.Series) -> pl.Series:
     return (markers >= _MIN_MARKERS) & (markers >= _MIN_MARKER_SHARE * samples.str.count_matches(r"\p{L}+"))
 
 
+def _sample_labels(samples: pl.Series) -> pl.Series:
+    """One label per distinct sample: 'en' for plainly English ones, seeded langdetect for the others."""
+    english = plainly_english(samples)
+    detected = pl.Series(seeded_labels(samples.filter(~english).to_list()), dtype=pl.String)
+    return pl.Series(["en"] * samples.len(), dtype=pl.String).scatter(english.not_().arg_true(), detected)
+
+
 def detected_languages(texts: pl.Series) -> pl.Series:
     """ISO 639-1 code per text (null when empty or undetectable), seeded langdetect on the first 300 chars.
 
@@ -61,9 +71,6 @@ def detected_languages(texts: pl.Series) -> pl.Series:
     Example: pl.Series(['Learning to rank.', None, '']) -> pl.Series(['en', None, None])
     """
     samples = texts.cast(pl.String).str.slice(0, SAMPLE_CHARS).str.strip_chars()
-    # Counted on distinct samples only: a paper seen in many digests is one sample.
-    distinct = samples.filter(samples.str.len_chars() > 0).unique().sort()
-    english = plainly_english(distinct)
-    detected = pl.Series(seeded_labels(distinct.filter(~english).to_list()), dtype=pl.String)
-    labels = pl.Series(["en"] * distinct.len(), dtype=pl.String).scatter(english.not_().arg_true(), detected)
-    return samples.replace_strict(distinct, labels, default=None, return_dtype=pl.String).alias(texts.name)
+    # Labelled per distinct sample: a paper seen in many digests is one sample. An empty sample has no label.
+    samples = samples.replace("", None)
+    return per_distinct_value(samples, _sample_labels).alias(texts.name)

@@ -9,15 +9,39 @@ flows/publish.py.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import accumulate
+from pathlib import Path
 
 import polars as pl
 
-from flows import identity, language, publish
+from flows import identity, language, publish, store
 from flows.extract import UnusableInput
 from flows.prepare import PreparedFile
-from flows.readers.base import bounded_links
+from flows.readers.safety import bounded_links
+from flows.record_checks import Moved, quarantined_offenders
 from schemas.tables import APPEARANCES, LINKS, PAPERS, QUARANTINE, empty
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What merging left in the candidate: the papers that record checks moved to quarantine (by check), and
+    whether the tables are byte-identical to latest's."""
+
+    moved: dict[str, Moved]
+    same_as_latest: bool
+
+
+def merged(
+    candidate: publish.Candidate, prepared: list[PreparedFile], dataset_dir: Path, latest: str | None,
+    row_group_size: int,
+) -> Merged:
+    """The four tables written into the candidate, papers failing a blocking record check moved to quarantine,
+    and the result compared with latest."""
+    parent_ids = store.parent_aliases(dataset_dir, latest) if latest else None
+    merged_candidate(candidate, prepared, parent_ids, row_group_size)
+    moved = quarantined_offenders(candidate, row_group_size)
+    return Merged(moved, publish.same_as_latest(dataset_dir, candidate))
 
 
 def merged_candidate(

@@ -1,7 +1,9 @@
 """The one way the project runs work in parallel: a function over items, across processes when it pays.
 
-Per-file preparation (extract + clean + language) is the unit of parallel work, in processes; hashing the inputs
-runs in threads. Nothing below a file starts processes or threads of its own. It knows nothing of what the items are.
+Per-file preparation (extract + clean + language) is the unit of parallel work, in processes; hashing the
+inputs runs in threads. Nothing below a file starts processes or threads of its own: the Python work per value
+(ftfy, pylatexenc, langdetect) runs here too, once per distinct value, in the process that prepares the file.
+It knows nothing of what the items or values are.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import cache, lru_cache
 from typing import TypeVar
+
+import polars as pl
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -60,3 +65,50 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+# --- per-value Python work ---------------------------------------------------------------------------------
+# Where a rule needs a Python library per value (ftfy, html, pylatexenc, langdetect), it runs once per
+# distinct value, in the process that prepares the file: the files are what runs in parallel (above), and a
+# pool below a file would compete with the file workers for the same cores.
+
+# How many results each converter remembers. A worker cleans file after file, and the same LaTeX fragments
+# ($\epsilon=5$, \'e, \eg) come back in most of them; converters are pure, so a remembered result is the result.
+# Bounded, least recently used out first: fragments that recur stay, one-off values (a \textbf{title}) pass through.
+REMEMBERED = 4096
+
+
+@cache
+def remembered(convert: Callable[[str], R]) -> Callable[[str], R]:
+    """convert, remembering its last REMEMBERED results (one memory per converter, for the process's life)."""
+    return lru_cache(maxsize=REMEMBERED)(convert)
+
+
+def each_remembered(convert: Callable[[str], str]) -> Callable[[pl.Series], pl.Series]:
+    """A batch function applying convert to each string of a Series, with remembered results (see REMEMBERED).
+
+    Example: each_remembered(str.upper)(pl.Series(['a', 'b'])) -> pl.Series(['A', 'B'])
+    """
+
+    def converted(values: pl.Series) -> pl.Series:
+        convert_one = remembered(convert)
+        return pl.Series(values.name, [convert_one(value) for value in values.to_list()], dtype=pl.String)
+
+    return converted
+
+
+def per_distinct_value(
+    values: pl.Series, convert: Callable[[pl.Series], pl.Series], rows: pl.Series | None = None
+) -> pl.Series:
+    """values with convert run once over the distinct non-null values of the selected rows (every row by
+    default); each row holding one of those values takes its result, the other rows keep theirs.
+
+    convert gets the distinct values sorted and returns one result each, in order, of the values' type.
+
+    Example: per_distinct_value(pl.Series(['a', 'b', 'a']), each_remembered(str.upper)) -> ['A', 'B', 'A']
+    """
+    chosen = values if rows is None else values.filter(rows)
+    distinct = chosen.drop_nulls().unique().sort()
+    if distinct.is_empty():
+        return values
+    return values.replace(distinct, convert(distinct))

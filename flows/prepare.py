@@ -19,13 +19,15 @@ from pathlib import Path
 
 import polars as pl
 
-from flows import clean, identity, language
+from flows import clean, identity, language, store
 from flows.extract import dump_paths, parsed_dump
-from flows.fingerprint import rules_fingerprint
+from flows.fingerprint import rules_fingerprint, run_fingerprint
 from flows.parallel import mapped, mapped_in_threads
 from flows.readers.base import Dump
+from flows.settings import Settings
 
-__all__ = ["FileJob", "PreparedFile", "file_jobs", "prepared_files"]
+__all__ = ["FileJob", "Inputs", "PreparedFile", "file_jobs", "listed_inputs", "nothing_to_publish", "prepared_files",
+           "raw_records"]
 
 @dataclass(frozen=True)
 class FileJob:
@@ -92,6 +94,56 @@ def file_jobs(raw_dir: Path, cache_dir: Path, year: int | None, workers: int = 0
         return FileJob(path, raw_dir, path.relative_to(raw_dir).as_posix(), sha256, mtime, year, cache_dir)
 
     return mapped_in_threads(job, dump_paths(raw_dir), workers)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The raw directory's files as jobs, and whether the latest version was made from exactly these."""
+
+    jobs: list[FileJob]
+    run_print: str  # flows/fingerprint.run_fingerprint of the jobs, --year and the code
+    latest: str | None
+    unchanged: bool  # latest was made from these inputs with this code (file-time-dated digests on the same day)
+
+
+def listed_inputs(settings: Settings) -> Inputs:
+    """Hash every dump under the raw directory and compare the run's fingerprint with latest's manifest.
+
+    Deciding "unchanged" needs only the inputs' checksums, the options and the code's fingerprint: seconds,
+    where running the pipeline again takes minutes at a million records.
+    """
+    jobs = file_jobs(settings.raw_dir, settings.files_cache_dir, settings.year)
+    run_print = run_fingerprint([(j.rel_path, j.sha256) for j in jobs], settings.year)
+    latest = store.latest_name(settings.dataset_dir)
+    days = {j.rel_path: j.mtime_day for j in jobs}
+    unchanged = bool(jobs) and latest is not None and store.unchanged_since(
+        settings.dataset_dir, latest, run_print, days, settings.runs_cache_dir
+    )
+    return Inputs(jobs, run_print, latest, unchanged)
+
+
+def raw_records(prepared: list[PreparedFile]) -> int:
+    """Records the inputs held: published or quarantined (what the manifest reconciles against)."""
+    return sum(p.records + p.quarantined for p in prepared)
+
+
+def nothing_to_publish(prepared: list[PreparedFile], raw_dir: Path) -> tuple[str, str, dict] | None:
+    """When no input holds a record: (status, reason naming each file, counts); None otherwise.
+
+    Inputs that announce no entries at all (a weekend feed) are a quiet day ("empty"); anything else quarantined
+    whole makes the directory unusable. An empty raw directory is unusable too.
+    """
+    if not prepared:
+        return "unusable", f"no dump files in {raw_dir}", {}
+    if any(p.records for p in prepared):
+        return None
+    counts = {"raw_records": raw_records(prepared), "quarantined": sum(p.quarantined for p in prepared)}
+    if not any(p.quarantined for p in prepared):
+        return "empty", "; ".join(f"{p.path}: {p.format} holds no entries" for p in prepared), counts
+    reasons = pl.scan_parquet([p.quarantine_path for p in prepared]).select("source_path", "reason").unique(
+        maintain_order=True).collect()
+    said = "; ".join(f"{path}: {reason}" for path, reason in reasons.iter_rows())
+    return "unusable", f"no usable records ({said})", counts
 
 
 def kept_result(job: FileJob) -> PreparedFile | None:

@@ -17,14 +17,13 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pytest
-from conftest import staged_candidate
+from conftest import SEED, staged_candidate
 from typer.testing import CliRunner
 
-from flows import cli, pipeline, prefect_api, publish
-from flows.cli import ExitCode, app, io_failure
+from flows import failures, pipeline, prefect_api, publish, recovery, store
+from flows.cli import ExitCode, app
 from flows.diff import Removals, RemovalsRefused
-
-SEED = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
+from flows.failures import io_failure
 
 
 @pytest.fixture
@@ -168,7 +167,7 @@ def test_an_unexpected_error_is_not_mistaken_for_validation(dirs, flow):
 
 def _publishing_then_failing(**kwargs):
     dataset_dir = Path(kwargs["out_dir"]) / "papers"
-    with publish.dataset_lock(dataset_dir):
+    with recovery.dataset_lock(dataset_dir):
         candidate = staged_candidate(dataset_dir, {"papers": pa.table({"paper_id": ["a"]})}, 100)
         outputs = [{"file": f, **o} for f, o in candidate.outputs.items()]
         publish.promoted(dataset_dir, candidate, "v1", {"version": "v1", "parent": None, "outputs": outputs})
@@ -249,9 +248,10 @@ def test_two_runs_at_once_each_get_their_own_temporary_api(dirs, tmp_path):
         assert "published v1" in output
         assert "Error logging to API" not in output  # logs were sent before the API stopped
     for i in range(2):
-        assert publish.latest_name(tmp_path / f"out{i}" / "papers") == "v1"
+        assert store.latest_name(tmp_path / f"out{i}" / "papers") == "v1"
 
 
+@pytest.mark.slow
 def test_the_temporary_api_answers_and_stops(monkeypatch):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     api = prefect_api.TemporaryAPI()
@@ -280,7 +280,7 @@ def test_two_runs_at_once_on_one_dataset_publish_once(dirs):
     assert [p.returncode for p in procs] == [0, 0], [o[-3000:] for o in outputs]
     assert sorted("published v1" in o for o in outputs) == [False, True]
     assert sum("unchanged" in o for o in outputs) == 1
-    assert publish.version_names(out / "papers") == ["v1"]
+    assert store.version_names(out / "papers") == ["v1"]
 
 
 def test_the_temporary_api_dies_with_a_killed_run(tmp_path):
@@ -311,7 +311,7 @@ def test_the_temporary_api_dies_with_a_killed_run(tmp_path):
 
 _DISK_FULL_RUN = """
 import errno, sys
-from flows import publish
+from flows import publish, recovery, store
 write_table = publish.write_table
 def full(candidate, name, frames, schema, row_group_size):
     if name == "links":  # the disk fills up half-way through writing the candidate
@@ -319,6 +319,7 @@ def full(candidate, name, frames, schema, row_group_size):
     return write_table(candidate, name, frames, schema, row_group_size)
 publish.write_table = full
 from flows.cli import app
+from conftest import SEED
 app(["run", "--raw-dir", sys.argv[1], "--out-dir", sys.argv[2]])
 """
 
@@ -342,7 +343,7 @@ def test_a_disk_full_mid_run_is_one_line_without_prefects_tracebacks(dirs, tmp_p
         "published; free some space or choose another --out-dir)"
     )
     assert "prepared 1 files" in done.stderr  # progress is still shown
-    assert publish.latest_name(out / "papers") is None
+    assert store.latest_name(out / "papers") is None
 
 
 def test_the_run_failure_filter_keeps_progress_and_drops_failure_reports():
@@ -351,7 +352,7 @@ def test_the_run_failure_filter_keeps_progress_and_drops_failure_reports():
     def record(name: str, level: int, message: str) -> logging.LogRecord:
         return logging.LogRecord(name, level, __file__, 1, message, None, None)
 
-    keep = cli._RunFailureFilter().filter
+    keep = failures.RunFailureFilter().filter
     assert keep(record("prefect.flow_runs", logging.INFO, "prepared 1 files"))
     assert keep(record("prefect.task_runs", logging.INFO, "Finished in state Completed()"))
     assert keep(record("prefect", logging.INFO, "Starting temporary server"))

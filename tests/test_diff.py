@@ -1,4 +1,5 @@
-"""Diff: appearance changes count as changes, and removals are explained by the inputs behind them (issue 9)."""
+"""Diff: what changed between two versions, appearance changes included, and the gates before validation: a
+breaking schema change and removals are refused, and removals are explained by the inputs behind them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,16 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from flows.diff import Removals, RemovalsRefused, papers_diff, removals
+from flows.diff import (
+    Removals,
+    RemovalsRefused,
+    SchemaChangeRefused,
+    diff_against_parent,
+    papers_diff,
+    refuse_schema_change,
+    removals,
+)
+from schemas.tables import schema_description
 
 
 def _papers(*ids: str) -> pl.DataFrame:
@@ -123,3 +133,46 @@ def test_a_long_removal_message_stays_short(n):
         papers_diff(papers, _papers()), "v1", papers, app, [{"path": "gone.txt", "sha256": "1"}], []
     )
     assert (" and 2 more." in found.message()) is (n == 7)
+
+
+def test_added_removed_reidentified_and_changed_papers():
+    old = _papers("arxiv:1", "arxiv:2", "title:aa").with_columns(pl.Series("language", ["en", "en", "en"]))
+    new = pl.DataFrame(
+        {
+            "paper_id": ["arxiv:1", "arxiv:3", "arxiv:4"],
+            "title": ["Title arxiv:1", "Title arxiv:3", "Title title:aa"],
+            "aliases": [[], [], ["title:aa"]],
+            "language": ["de", "en", "en"],
+        }
+    )
+    diff = papers_diff(old, new)
+    assert diff["added"] == ["arxiv:3"]
+    assert diff["removed"] == ["arxiv:2"]
+    assert diff["reidentified"] == [{"old": "title:aa", "new": "arxiv:4"}]
+    # arxiv:1's language changed; the re-identified paper kept its fields (compared through its alias): unchanged.
+    assert diff["changed"] == [{"paper_id": "arxiv:1", "fields": ["language"]}]
+    assert diff["summary"] | {"changed_fields": None} == {
+        "added": 1, "removed": 1, "reidentified": 1, "changed": 1, "unchanged": 1, "changed_fields": None,
+    }
+
+
+def test_a_breaking_schema_change_is_refused_and_an_added_nullable_column_is_not():
+    parent = schema_description()
+    refuse_schema_change(parent, "v1")  # the same schema passes
+    grown = {**parent, "papers": [*parent["papers"], {"name": "score", "type": "double", "nullable": True}]}
+    with pytest.raises(SchemaChangeRefused, match=r"papers.score removed.*--allow-schema-change"):
+        refuse_schema_change(grown, "v1")
+
+
+def test_the_removal_gate_names_the_papers_unless_removals_are_allowed():
+    old, new = _papers("a", "b"), _papers("a")
+    old_app = _appearances([("a", dt.date(2025, 3, 13), "header", "x.txt"),
+                            ("b", dt.date(2025, 3, 13), "header", "gone.txt")])
+    new_app = old_app.filter(pl.col("paper_id") == "a")
+    inputs = [{"path": "x.txt", "sha256": "1"}]
+    args = ("v1", old.lazy(), old_app.lazy(), [*inputs, {"path": "gone.txt", "sha256": "2"}],
+            {"papers": new.lazy(), "appearances": new_app.lazy()}, inputs)
+    with pytest.raises(RemovalsRefused, match=r"remove 1 paper\(s\) published in v1: gone.txt removed") as refused:
+        diff_against_parent(*args, allow_removals=False)
+    assert [p["paper_id"] for p in refused.value.removals.papers] == ["b"]
+    assert diff_against_parent(*args, allow_removals=True)["removed"] == ["b"]

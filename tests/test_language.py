@@ -6,12 +6,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import SEED
 from polars.testing import assert_series_equal
 
 from flows import language
 from flows.language import detected_languages, language_expr_input
-
-SEED = Path(__file__).resolve().parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 
 # Hand-written, paper-like sentences (one per language) to check the codes that come out.
 SAMPLES = [
@@ -141,6 +140,7 @@ def _generated_texts(n: int) -> list[str]:
     return texts
 
 
+@pytest.mark.slow
 def test_langdetect_rs_gives_plain_langdetects_labels_and_probabilities():
     """The engine reproduces seeded langdetect 1.0.9: same label and same probabilities, bit for bit."""
     import langdetect_rs

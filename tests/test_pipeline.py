@@ -13,9 +13,10 @@ import duckdb
 import pandas as pd
 import polars as pl
 import pytest
+from conftest import SEED
 from typer.testing import CliRunner
 
-from flows import identity, pipeline, publish
+from flows import identity, pipeline, store
 from flows.cli import app
 from flows.validate import ValidationBlocked
 from schemas.tables import PUBLISHED, polars_schema
@@ -29,7 +30,7 @@ def published(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("e2e")
     raw = tmp / "raw"
     raw.mkdir()
-    seed = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
+    seed = SEED
     shutil.copy(seed, raw / seed.name)
     out = tmp / "out"
     result = pipeline.papers_run(raw_dir=raw, out_dir=out, year=2025)
@@ -129,7 +130,7 @@ def test_second_run_is_unchanged_and_reuses_extraction(published):
     _, raw, out, _ = published
     again = pipeline.papers_run(raw_dir=raw, out_dir=out, year=2025)
     assert (again.status, again.version) == ("unchanged", "v1")
-    assert publish.version_names(out / "papers") == ["v1"]
+    assert store.version_names(out / "papers") == ["v1"]
 
 
 def test_cli_run_on_any_directory_and_versions_listing(published, tmp_path):
@@ -171,7 +172,7 @@ def test_new_dump_publishes_v2_and_a_blocking_failure_publishes_nothing(publishe
     second = pipeline.papers_run(raw_dir=raw2, out_dir=out, year=2025)
     assert (second.status, second.version) == ("published", "v2")
     assert second.counts["papers"] == 113 and second.counts["appearances"] == 112 + 21
-    manifest = publish.read_manifest(out / "papers", "v2")
+    manifest = store.read_manifest(out / "papers", "v2")
     assert manifest["parent"] == "v1" and manifest["diff"]["summary"]["added"] == 1
 
     # Now a bug upstream of the gate duplicates a paper: validation must block and nothing may move.
@@ -188,7 +189,7 @@ def test_new_dump_publishes_v2_and_a_blocking_failure_publishes_nothing(publishe
     with pytest.raises(ValidationBlocked) as blocked:
         pipeline.papers_run(raw_dir=raw2, out_dir=out, year=2025)
     assert "paper_id" in str(blocked.value) and "index.html" in str(blocked.value)
-    assert publish.version_names(out / "papers") == ["v1", "v2"]
+    assert store.version_names(out / "papers") == ["v1", "v2"]
     assert (out / "papers" / "latest").read_bytes() == latest_before
     assert {p.name: p.read_bytes() for p in (out / "papers" / "v2").iterdir() if p.is_file()} == v2_files
     rejected = list((out / "papers" / "rejected").glob("*/report/index.html"))
@@ -208,7 +209,7 @@ def test_a_breaking_schema_change_is_refused_unless_allowed(published, tmp_path)
     (raw2 / "extra.txt").write_text("Mar 20\n\nA Brand New Paper on Schemas\n\n" + "We study schemas. " * 12 + "\n")
     with pytest.raises(pipeline.SchemaChangeRefused, match="papers.legacy_score removed"):
         pipeline.papers_run(raw_dir=raw2, out_dir=out2, year=2025)
-    assert publish.version_names(out2 / "papers") == ["v1"]
+    assert store.version_names(out2 / "papers") == ["v1"]
     assert not list((out2 / "papers").glob(".candidate-*"))
     allowed = pipeline.papers_run(raw_dir=raw2, out_dir=out2, year=2025, allow_schema_change=True)
     assert allowed.version == "v2"
@@ -252,7 +253,7 @@ def test_diff_card_manifest_agree_and_revalidation_touches_no_data(published, tm
     papers = pl.read_parquet(out / "papers" / "v2" / "papers.parquet")
     added_titles = set(papers.filter(pl.col("paper_id").is_in(data["added"]))["title"])
     assert added_titles == {"A Brand New Paper on Diffs", "Another New Paper on Cards"}
-    manifest = publish.read_manifest(out / "papers", "v2")
+    manifest = store.read_manifest(out / "papers", "v2")
     counts = ("added", "removed", "reidentified", "changed", "unchanged")
     assert {k: manifest["diff"]["summary"][k] for k in counts} == {k: data["summary"][k] for k in counts}
     card = (out / "papers" / "v2" / "README.md").read_text()
@@ -303,13 +304,13 @@ def test_same_inputs_give_the_same_bytes_and_unchanged_needs_no_pipeline(tmp_pat
     from flows.synthetic import synthetic_corpus
 
     raw = tmp_path / "raw"
-    synthetic_corpus(Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt", raw, 2_400, per_file=400)
+    synthetic_corpus(SEED, raw, 2_400, per_file=400)
     runner = CliRunner()
     digests = []
     for out in (tmp_path / "a", tmp_path / "b"):
         result = runner.invoke(app, ["run", "--raw-dir", str(raw), "--out-dir", str(out), "--year", "2025"])
         assert result.exit_code == 0, result.output
-        manifest = publish.read_manifest(out / "papers", "v1")
+        manifest = store.read_manifest(out / "papers", "v1")
         digests.append({o["file"]: o["sha256"] for o in manifest["outputs"]})
         assert manifest["counts"]["raw_records"] == 2_400 and manifest["counts"]["reconciles"]
     assert digests[0] == digests[1]
@@ -319,7 +320,7 @@ def test_same_inputs_give_the_same_bytes_and_unchanged_needs_no_pipeline(tmp_pat
                                 "--timings", str(timings)])
     assert again.exit_code == 0 and "unchanged: inputs and code are those of v1" in again.output
     assert json.loads(timings.read_text()) == {"status": "unchanged", "decided_without_flow": True}
-    assert publish.version_names(tmp_path / "a" / "papers") == ["v1"]
+    assert store.version_names(tmp_path / "a" / "papers") == ["v1"]
     # A touched input whose digest date does not depend on its file time changes nothing either.
     first = sorted(raw.iterdir())[0]
     os.utime(first, (first.stat().st_atime, first.stat().st_mtime - 400 * 86_400))
@@ -337,11 +338,11 @@ def test_a_feed_without_entries_is_a_quiet_day_not_an_error(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"{feed.name}: arxiv_feed holds no entries: nothing to publish" in result.output
     assert "Traceback" not in result.output
-    assert publish.version_names(tmp_path / "out" / "papers") == []
-    seed = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
+    assert store.version_names(tmp_path / "out" / "papers") == []
+    seed = SEED
     shutil.copy(seed, raw / seed.name)
     result = CliRunner().invoke(app, ["run", "--raw-dir", str(raw), "--out-dir", str(tmp_path / "out"), "--year", "2025"])
     assert result.exit_code == 0 and "published v1" in result.output
-    inputs = {i["path"]: i for i in publish.read_manifest(tmp_path / "out" / "papers", "v1")["inputs"]}
+    inputs = {i["path"]: i for i in store.read_manifest(tmp_path / "out" / "papers", "v1")["inputs"]}
     assert (inputs[feed.name]["format"], inputs[feed.name]["records"], inputs[feed.name]["quarantined"]) == (
         "arxiv_feed", 0, 0)

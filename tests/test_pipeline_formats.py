@@ -13,13 +13,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import SEED
 
-from flows import clean, pipeline, publish
+from flows import clean, pipeline, store
 
 pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SEED = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 _spec = importlib.util.spec_from_file_location("arxiv_listing_make", FIXTURES / "arxiv_listing" / "make.py")
 make = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make)
@@ -92,7 +92,7 @@ def mixed(tmp_path_factory):
     result = pipeline.papers_run(raw_dir=raw, out_dir=out, year=2025)
     version = out / "papers" / result.version
     tables = {t: pl.read_parquet(version / f"{t}.parquet") for t in ("papers", "appearances", "links", "quarantine")}
-    return result, tables, publish.read_manifest(out / "papers", result.version)
+    return result, tables, store.read_manifest(out / "papers", result.version)
 
 
 def test_every_format_is_read_and_reconciled(mixed):

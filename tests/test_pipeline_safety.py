@@ -1,7 +1,7 @@
 """End to end, issue 9: removals are deliberate, orphans are adopted, appearances are diffed, bad input is contained.
 
-These need the flow to call publish.recovered, diff.removals and readers.base.bounded_links (see the wiring in
-the issue-9 report); until flows/pipeline.py does, the module is skipped.
+Each test runs the real flow (slow): the removal gate (flows/diff.py), recovery after a dead run
+(flows/recovery.py), and over-long URLs kept out of links (flows/readers/safety.py).
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import SEED
 from typer.testing import CliRunner
 
-from flows import pipeline, publish
+from flows import pipeline, store
 from flows.cli import ExitCode, app
 
 pytestmark = pytest.mark.slow
 
-SEED = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
 FIXTURES = Path(__file__).parent / "fixtures"
 EXTRA = (
     "Mar 20\n\n"
@@ -48,12 +48,12 @@ def test_a_removed_input_is_refused_then_published_only_when_allowed(seed_raw_di
     assert refused.exit_code == ExitCode.REMOVALS_REFUSED, refused.output
     assert "would remove 2 paper(s) published in v1" in message
     assert "2025-extra.txt removed (2 papers)" in message and "A Brand New Paper on Removals" in message
-    assert publish.version_names(out / "papers") == ["v1"] and publish.latest_name(out / "papers") == "v1"
+    assert store.version_names(out / "papers") == ["v1"] and store.latest_name(out / "papers") == "v1"
     assert not list((out / "papers").glob(".candidate-*"))
 
     allowed = _cli("run", "--raw-dir", str(raw), "--out-dir", str(out), "--year", "2025", "--allow-removals")
     assert allowed.exit_code == 0 and "published v2" in allowed.output, allowed.output
-    assert publish.read_manifest(out / "papers", "v2")["diff"]["summary"]["removed"] == 2
+    assert store.read_manifest(out / "papers", "v2")["diff"]["summary"]["removed"] == 2
 
 
 def test_an_orphan_version_is_adopted_not_published_again(seed_raw_dir, tmp_path, caplog):
@@ -67,7 +67,7 @@ def test_an_orphan_version_is_adopted_not_published_again(seed_raw_dir, tmp_path
 
     again = pipeline.papers_run(raw_dir=raw, out_dir=out, year=2025)
     assert (again.status, again.version) == ("unchanged", "v2")
-    assert publish.version_names(out / "papers") == ["v1", "v2"]
+    assert store.version_names(out / "papers") == ["v1", "v2"]
     assert not (out / "papers" / ".latest.0badc0de").exists()
     assert any("adopted v2" in r.getMessage() for r in caplog.records)
 
@@ -144,7 +144,7 @@ def test_one_bad_title_is_quarantined_and_the_version_publishes(seed_raw_dir, tm
     assert quarantine.select("source_path", "location", "reason").rows() == [
         ("2025-script.txt", "line 3", "title_without_latex_or_html")
     ]
-    manifest = publish.read_manifest(out / "papers", "v1")
+    manifest = store.read_manifest(out / "papers", "v1")
     assert manifest["counts"]["reconciles"] is True
     assert (manifest["counts"]["appearances"], manifest["counts"]["quarantined"]) == (113, 1)
     assert manifest["validation"]["quarantined_by_record_checks"] == {"title_without_latex_or_html": 1}
@@ -172,7 +172,7 @@ def test_a_reader_that_silently_loses_a_whole_file_blocks_the_version(seed_raw_d
     assert result.exit_code == ExitCode.BLOCKED, result.output
     said = " ".join(result.output.split())
     assert f"inputs_yield_what_they_announce: {source.name}: announces 2, gave 0)" in said
-    assert publish.latest_name(out / "papers") is None
+    assert store.latest_name(out / "papers") is None
     (rejected,) = (out / "papers" / "rejected").iterdir()
     outcomes = json.loads((rejected / "report" / "results.json").read_text())["outcomes"]
     census = next(o for o in outcomes if o["expectation"] == "inputs_yield_what_they_announce")

@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from flows import publish
+from flows import publish, recovery, store
 
 _IDS = pa.schema([pa.field("paper_id", pa.string(), nullable=False)])
 
@@ -27,7 +27,7 @@ def _publish(dataset_dir, n: int) -> str:
     if publish.same_as_latest(dataset_dir, candidate):
         publish.discard(candidate)
         return "unchanged"
-    name = publish.next_version_name(dataset_dir)
+    name = store.next_version_name(dataset_dir)
     outputs = [{"file": f, **o} for f, o in candidate.outputs.items()]
     publish.promoted(dataset_dir, candidate, name, {"version": name, "outputs": outputs, "parent": None})
     return name
@@ -35,26 +35,26 @@ def _publish(dataset_dir, n: int) -> str:
 
 def test_versions_are_numbered_and_latest_follows(tmp_path):
     ds = tmp_path / "papers"
-    assert publish.version_names(ds) == [] and publish.latest_name(ds) is None
+    assert store.version_names(ds) == [] and store.latest_name(ds) is None
     assert _publish(ds, 3) == "v1"
     assert _publish(ds, 3) == "unchanged"
     assert _publish(ds, 4) == "v2"
-    assert publish.version_names(ds) == ["v1", "v2"]
+    assert store.version_names(ds) == ["v1", "v2"]
     assert (ds / "latest").read_text() == "v2\n"
-    assert publish.resolved_version(ds, "latest") == "v2"
-    assert publish.resolved_version(ds, "1") == "v1"
+    assert store.resolved_version(ds, "latest") == "v2"
+    assert store.resolved_version(ds, "1") == "v1"
     assert json.loads((ds / "v2" / "manifest.json").read_text())["version"] == "v2"
     assert not list(ds.glob(".candidate-*")), "no candidate directory is left behind"
-    with pytest.raises(publish.VersionNotFound):
-        publish.resolved_version(ds, "v9")
+    with pytest.raises(store.VersionNotFound):
+        store.resolved_version(ds, "v9")
 
 
 def test_ten_versions_sort_numerically(tmp_path):
     ds = tmp_path / "papers"
     for n in range(1, 12):
         _publish(ds, n)
-    assert publish.version_names(ds)[-3:] == ["v9", "v10", "v11"]
-    assert publish.next_version_name(ds) == "v12"
+    assert store.version_names(ds)[-3:] == ["v9", "v10", "v11"]
+    assert store.next_version_name(ds) == "v12"
 
 
 def test_a_published_version_is_never_overwritten(tmp_path):
@@ -65,20 +65,20 @@ def test_a_published_version_is_never_overwritten(tmp_path):
     with pytest.raises(OSError):
         publish.promoted(ds, candidate, "v1", {"version": "v1", "outputs": []})
     assert (ds / "v1" / "papers.parquet").read_bytes() == before
-    assert publish.latest_name(ds) == "v1"
+    assert store.latest_name(ds) == "v1"
 
 
 def test_crashed_candidates_are_cleared_and_never_read(tmp_path):
     ds = tmp_path / "papers"
     _publish(ds, 2)
     (ds / ".candidate-deadbeef").mkdir()
-    assert publish.version_names(ds) == ["v1"]
-    with publish.dataset_lock(ds):
-        assert [p.name for p in publish.cleared_stale_candidates(ds)] == [".candidate-deadbeef"]
+    assert store.version_names(ds) == ["v1"]
+    with recovery.dataset_lock(ds):
+        assert [p.name for p in recovery.cleared_stale_candidates(ds)] == [".candidate-deadbeef"]
 
 
 def _hold_lock(dataset_dir, ready, release):
-    with publish.dataset_lock(dataset_dir):
+    with recovery.dataset_lock(dataset_dir):
         ready.set()
         release.wait(10)
 
@@ -91,13 +91,13 @@ def test_second_run_is_refused_while_the_lock_is_held(tmp_path):
     holder.start()
     try:
         assert ready.wait(20)
-        with pytest.raises(publish.PublishBusy, match="another papers run"):
-            with publish.dataset_lock(ds, timeout_s=0.3):
+        with pytest.raises(recovery.PublishBusy, match="another papers run"):
+            with recovery.dataset_lock(ds, timeout_s=0.3):
                 pass
     finally:
         release.set()
         holder.join(10)
-    with publish.dataset_lock(ds, timeout_s=1):  # free again once the holder is gone
+    with recovery.dataset_lock(ds, timeout_s=1):  # free again once the holder is gone
         pass
 
 
@@ -106,9 +106,9 @@ def test_pruning_keeps_the_newest_and_latest(tmp_path):
     for n in range(1, 6):
         _publish(ds, n)
     (ds / "latest").write_text("v2\n")  # a rolled-back pointer must be protected too
-    with publish.dataset_lock(ds):
+    with recovery.dataset_lock(ds):
         assert publish.pruned_versions(ds, keep=2) == ["v1", "v3"]
-    assert publish.version_names(ds) == ["v2", "v4", "v5"]
+    assert store.version_names(ds) == ["v2", "v4", "v5"]
     assert not list(ds.glob(".removing-*"))
     with pytest.raises(ValueError):
         publish.pruned_versions(ds, keep=0)

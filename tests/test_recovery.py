@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import staged_candidate
 
-from flows import publish
+from flows import publish, recovery, store
 
 KILLED = 77
 
@@ -33,18 +33,18 @@ def _tables(n: int) -> dict[str, pa.Table]:
 
 def _publish_run(dataset_dir: Path, cache_dir: Path, n: int) -> tuple[str, list[str]]:
     """What a pipeline run does to the filesystem: recover, stage, compare, write card and report, promote."""
-    notes = publish.recovered(dataset_dir, cache_dir)
+    notes = recovery.recovered(dataset_dir, cache_dir)
     candidate = staged_candidate(dataset_dir, _tables(n), row_group_size=1000)
     if publish.same_as_latest(dataset_dir, candidate):
         publish.discard(candidate)
         return "unchanged", notes
-    name = publish.next_version_name(dataset_dir)
+    name = store.next_version_name(dataset_dir)
     (candidate.path / "report").mkdir()
     (candidate.path / "report" / "index.html").write_text(f"<p>report of {name}</p>")
     (candidate.path / "plots").mkdir()
     (candidate.path / "plots" / "languages.svg").write_text("<svg/>")
     (candidate.path / "README.md").write_text(f"# {name}\n")
-    latest = publish.latest_name(dataset_dir)
+    latest = store.latest_name(dataset_dir)
     outputs = [{"file": f, **o} for f, o in candidate.outputs.items()]
     publish.promoted(dataset_dir, candidate, name, {"version": name, "parent": latest, "outputs": outputs})
     return name, notes
@@ -132,14 +132,14 @@ def test_a_kill_at_every_filesystem_step_of_a_publish_is_recovered(tmp_path, for
         assert exitcode == KILLED, f"step {step} was not reached"
 
         # Whatever the step, readers following `latest` see a complete version.
-        assert publish.version_problems(ds, publish.latest_name(ds)) == [], step
+        assert store.version_problems(ds, store.latest_name(ds)) == [], step
 
         # The next run finishes the job: one new version with the new content, nothing left over.
-        with publish.dataset_lock(ds):
+        with recovery.dataset_lock(ds):
             result, notes = _publish_run(ds, root / ".cache", 5)
-        assert publish.version_names(ds) == ["v1", "v2"], (step, result, notes)
-        assert publish.latest_name(ds) == "v2"
-        assert publish.version_problems(ds, "v2") == []
+        assert store.version_names(ds) == ["v1", "v2"], (step, result, notes)
+        assert store.latest_name(ds) == "v2"
+        assert store.version_problems(ds, "v2") == []
         assert pq.read_table(ds / "v2" / "papers.parquet").num_rows == 5
         assert _temporaries(root) == [], step
         outcomes[step] = result if not any(n.startswith("adopted") for n in notes) else "adopted"
@@ -158,17 +158,17 @@ def test_a_kill_at_every_step_of_pruning_is_recovered(tmp_path, forkserver):
     exitcode, total = _run_child(
         forkserver, tmp_path / "dry" / "papers", tmp_path / "dry" / ".cache", 0, None
     )
-    assert exitcode == 0 and total >= 6 and publish.version_names(tmp_path / "dry" / "papers") == ["v3"]
+    assert exitcode == 0 and total >= 6 and store.version_names(tmp_path / "dry" / "papers") == ["v3"]
     for step in range(1, total + 1):
         root = tmp_path / f"kill-{step:02d}"
         shutil.copytree(template, root)
         ds = root / "papers"
         assert _run_child(forkserver, ds, root / ".cache", 0, step)[0] == KILLED
         # Every version still listed is whole, and latest was never touched.
-        assert all(publish.version_problems(ds, name) == [] for name in publish.version_names(ds)), step
-        assert publish.latest_name(ds) == "v3"
-        with publish.dataset_lock(ds):
-            publish.recovered(ds, root / ".cache")
+        assert all(store.version_problems(ds, name) == [] for name in store.version_names(ds)), step
+        assert store.latest_name(ds) == "v3"
+        with recovery.dataset_lock(ds):
+            recovery.recovered(ds, root / ".cache")
         assert _temporaries(root) == [], step
 
 
@@ -183,12 +183,12 @@ def test_manifest_covers_every_file_and_catches_a_changed_one(tmp_path):
         "plots/languages.svg",
         "report/index.html",
     ]
-    assert publish.version_problems(ds, "v1") == []
+    assert store.version_problems(ds, "v1") == []
     (ds / "v1" / "report" / "index.html").write_text("tampered")
-    assert publish.version_problems(ds, "v1") == ["report/index.html does not match its sha256"]
+    assert store.version_problems(ds, "v1") == ["report/index.html does not match its sha256"]
     (ds / "v1" / "report-20260101T000000Z").mkdir()  # `papers validate` adds reports later: not the version's
     (ds / "v1" / "README.md").unlink()
-    assert publish.version_problems(ds, "v1") == [
+    assert store.version_problems(ds, "v1") == [
         "README.md is missing",
         "report/index.html does not match its sha256",
     ]
@@ -200,13 +200,13 @@ def test_an_incomplete_orphan_is_set_aside_and_a_rolled_back_latest_is_respected
         _publish_run(ds, tmp_path / ".cache", n)
     # A rollback: latest names v1 on purpose; v3's parent is v2, so v2 and v3 are left alone.
     (ds / "latest").write_text("v1\n")
-    assert publish.orphan_outcome(ds) is None and publish.latest_name(ds) == "v1"
+    assert recovery.orphan_outcome(ds) is None and store.latest_name(ds) == "v1"
     # An orphan whose files do not match its manifest is moved out of the way, not adopted.
     (ds / "latest").write_text("v2\n")
     (ds / "v3" / "papers.parquet").write_bytes(b"not parquet")
-    note = publish.orphan_outcome(ds)
+    note = recovery.orphan_outcome(ds)
     assert note.startswith("set aside v3 to ") and "papers.parquet does not match its sha256" in note
-    assert publish.version_names(ds) == ["v1", "v2"] and publish.latest_name(ds) == "v2"
+    assert store.version_names(ds) == ["v1", "v2"] and store.latest_name(ds) == "v2"
     assert len(list((ds / "rejected").iterdir())) == 1
 
 
@@ -222,9 +222,9 @@ def test_stale_temporaries_of_dead_runs_are_swept_and_live_ones_kept(tmp_path):
     (extract / ("c" * 32)).mkdir()  # a finished cache entry
     (ds / ".latest.0badc0de").write_text("v9\n")
     (ds / ".candidate-0123456789ab").mkdir()
-    removed = publish.removed_stale_temporaries(ds, cache)
+    removed = recovery.removed_stale_temporaries(ds, cache)
     assert sorted(p.name for p in removed) == sorted(
         [f".{'a' * 32}.{dead.pid}", ".latest.0badc0de", ".candidate-0123456789ab"]
     )
     assert sorted(p.name for p in extract.iterdir()) == sorted([f".{'b' * 32}.{os.getppid()}", "c" * 32])
-    assert publish.latest_name(ds) == "v1"
+    assert store.latest_name(ds) == "v1"

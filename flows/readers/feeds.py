@@ -8,24 +8,22 @@ parsed with expat directly, refusing DTD entity declarations (no entity expansio
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from xml.parsers import expat
 
-from flows.readers.base import Dump, Parsed, quarantine_frame, records_frame, resolved_digest_date
+from flows.readers.base import Dump, Parsed, quarantine_frame, records_frame
+from flows.readers.vocabulary import (
+    arxiv_id_parts,
+    digest_date,
+    instant,
+    provenance,
+    quarantine_row,
+    shown_authors,
+    split_authors,
+)
 
-# Archives of pre-2007 identifiers (hep-th/9901001); a closed list, so a URL like /foo/1234567 is never an id.
-OLD_ARCHIVES = (
-    "acc-phys|adap-org|alg-geom|ao-sci|astro-ph|atom-ph|bayes-an|chao-dyn|chem-ph|cmp-lg|comp-gas|cond-mat|cs|"
-    "dg-ga|funct-an|gr-qc|hep-ex|hep-lat|hep-ph|hep-th|math|math-ph|mtrl-th|nlin|nucl-ex|nucl-th|patt-sol|"
-    "physics|plasm-ph|q-alg|q-bio|quant-ph|solv-int|supr-con"
-)
-ARXIV_ID = re.compile(
-    rf"(?<![\w.-])(?:(?P<new>\d{{4}}\.\d{{4,5}})|(?P<archive>{OLD_ARCHIVES})(?:\.[A-Za-z-]+)?/(?P<number>\d{{7}}))"
-    r"(?:v(?P<version>\d+))?(?!\d)"
-)
 SECTIONS = {"new": "new", "cross": "cross-list", "replace": "replaced", "replace-cross": "replaced"}
 # Old feeds held only new, cross-listed and updated papers and marked the last two in titles: no mark = new.
 OLD_MARKS = {None: "new", "UPDATED": "replaced", "CROSS LISTED": "cross-list"}
@@ -38,13 +36,6 @@ OLD_TITLE = re.compile(
 # New descriptions: "arXiv:2601.00001v1 Announce Type: new \nAbstract: ...".
 ANNOUNCED = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*(?P<type>[\w-]+)\s*(?:Abstract:\s*)?", re.DOTALL)
 HTML_MARKUP = re.compile(r"</?(?:p|a|br|i|b|em|strong|span|div|sub|sup)\b[^>]*>", re.IGNORECASE)
-AUTHOR_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+")
-# arXiv shortens long author lists: "A. Person, B. Other, et al. (57 additional authors not shown)".
-AUTHORS_NOT_SHOWN = re.compile(
-    r"[\s,]*\bet(?:\.\s*|\s+)al\b\.?\s*(?:\(\s*(?P<n>[\d,]+)\s+(?:additional|more)\s+authors?\s+not\s+shown\s*\)|"
-    r"\([^()]*\))?\s*$",
-    re.IGNORECASE,
-)
 FEED_DATE_TAGS = ("pubDate", "lastBuildDate", "updated", "date")  # channel/feed level, in order of preference
 ITEM_DATE_TAGS = ("pubDate", "published", "date", "updated")
 ITEM_START = re.compile(r"<(?P<tag>(?:[\w.-]+:)?(?:item|entry))(?=[\s>/])[^>]*>")
@@ -53,22 +44,6 @@ ROOT_START = re.compile(r"<(?P<tag>[A-Za-z_][\w:.-]*)(?P<attrs>[^>]*)>")
 NS_DECL = re.compile(r"""xmlns(?::[\w.-]+)?\s*=\s*(?:"[^"]*"|'[^']*')""")
 ATOM_NS = "http://www.w3.org/2005/Atom"
 RSS1_NS = "http://purl.org/rss/1.0/"
-
-
-def arxiv_id_parts(text: str | None, exact: bool = False) -> tuple[str, int | None] | None:
-    """First arXiv id in a guid, link or id -> (version-less id, version or None); exact: the whole text.
-
-    >>> arxiv_id_parts("oai:arXiv.org:hep-th/9901001v2"), arxiv_id_parts("http://arxiv.org/abs/2503.02130")
-    (('hep-th/9901001', 2), ('2503.02130', None))
-    """
-    if not text:
-        return None
-    m = ARXIV_ID.fullmatch(text.strip()) if exact else ARXIV_ID.search(text)
-    if m is None:
-        return None
-    # The subject class of an old id (math.AG/0601001) is not part of the identifier.
-    arxiv_id = m["new"] or f"{m['archive']}/{m['number']}"
-    return arxiv_id, int(m["version"]) if m["version"] else None
 
 
 def html_text(fragment: str) -> str:
@@ -104,6 +79,7 @@ class ArxivFeed:
     """
 
     name = "arxiv_feed"
+    rank = 0  # arXiv's own metadata
     announces = "<item>/<entry> elements"
 
     def census(self, text: str) -> int:
@@ -203,13 +179,7 @@ class _Context:
         self.dump, self.year, self.name = dump, year, name
 
     def problem(self, line: int, reason: str, raw_text: str | None) -> dict:
-        return {
-            "source_path": self.dump.rel_path,
-            "source_sha256": self.dump.sha256,
-            "location": f"line {line}",
-            "reason": reason,
-            "raw_text": raw_text or None,
-        }
+        return quarantine_row(self.dump, f"line {line}", reason, raw_text)
 
     def record(
         self,
@@ -263,12 +233,7 @@ class _Context:
             flags.append("abstract_missing")
 
         published = _first_instant(item, ITEM_DATE_TAGS)
-        if feed_date is not None:
-            digest_date, date_source = feed_date.date(), "feed_date"
-        elif published is not None:
-            digest_date, date_source = published.date(), "item_date"
-        else:
-            digest_date, date_source = resolved_digest_date(None, None, None, self.dump, self.year)
+        digest = digest_date(self.dump, self.year, (_day(feed_date), "feed_date"), (_day(published), "item_date"))
 
         authors, not_shown = _authors(item)
         flags += not_shown
@@ -276,13 +241,9 @@ class _Context:
         categories += [e.get("term") or "".join(e.itertext()).strip() for e in _kids(item, "category")]
         categories += old["cats"].replace(",", " ").split() if old else []
         return {
-            "source_path": self.dump.rel_path,
-            "source_sha256": self.dump.sha256,
-            "source_format": self.name,
+            **provenance(self.dump, self.name, digest),
             "position": position,
             "line": line,
-            "digest_date": digest_date,
-            "digest_date_source": date_source,
             "section": section,
             "arxiv_id": arxiv_id,
             "arxiv_version": version,
@@ -373,25 +334,8 @@ def _root_start(text: str) -> re.Match | None:
     return ROOT_START.match(body)
 
 
-def instant(value: str | None) -> dt.datetime | None:
-    """An RFC 822 or ISO 8601 date -> aware UTC datetime (naive taken as UTC), or None.
-
-    >>> instant("Tue, 06 Jan 2026 00:00:00 -0500")
-    datetime.datetime(2026, 1, 6, 5, 0, tzinfo=datetime.timezone.utc)
-    """
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+def _day(when: dt.datetime | None) -> dt.date | None:
+    return when.date() if when is not None else None
 
 
 def _first_instant(elem: ET.Element, tags: tuple[str, ...]) -> dt.datetime | None:
@@ -422,12 +366,6 @@ def _abstract(description: str | None, announced: re.Match | None) -> str | None
     return text.strip() or None
 
 
-def truncation_flags(match: re.Match) -> list[str]:
-    """The flags of an author list cut by "et al.": authors_truncated, and authors_not_shown:N when N is given."""
-    shown = match["n"]
-    return ["authors_truncated"] + ([f"authors_not_shown:{int(shown.replace(',', ''))}"] if shown else [])
-
-
 def _authors(item: ET.Element) -> tuple[list[str], list[str]]:
     """Author names, and the flags of a list arXiv shortened ("..., et al. (909 additional authors not shown)")."""
     names = ["".join(n.itertext()).strip() for a in _kids(item, "author") for n in _kids(a, "name")]
@@ -436,7 +374,7 @@ def _authors(item: ET.Element) -> tuple[list[str], list[str]]:
         text = "".join(creator.itertext())
         # Old feeds link every author: <a href="...">Jane Doe</a>, <a ...>...</a>
         text = html_text(text) if "<" in text or "&" in text else text
-        if m := AUTHORS_NOT_SHOWN.search(text):
-            text, flags = text[: m.start()], truncation_flags(m)
-        names += AUTHOR_SEPARATOR.split(text.strip())
+        text, shortened = shown_authors(text)
+        flags = shortened or flags
+        names += split_authors(text)
     return [n for n in (name.strip() for name in names) if n], flags

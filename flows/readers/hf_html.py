@@ -20,36 +20,38 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from flows.readers.base import (
-    MONTH_DAY,
-    MONTHS,
-    Dump,
-    Parsed,
-    quarantine_frame,
-    records_frame,
+from flows.readers.base import Dump, Parsed, quarantine_frame, records_frame
+from flows.readers.hf_api import api_record, list_days
+from flows.readers.html_tree import HEADINGS, Node, Tree, inside, outermost, parsed_html, spans
+from flows.readers.vocabulary import (
+    NEW_STYLE_ID,
+    Digest,
+    arxiv_id_parts,
+    digest_date,
+    instant,
+    month_day,
+    provenance,
+    quarantine_row,
     resolved_digest_date,
 )
-from flows.readers.feeds import arxiv_id_parts, instant
-from flows.readers.hf_json import api_records
-from flows.readers.html_tree import HEADINGS, Node, Tree, inside, outermost, parsed_html, spans
 
 PAPER_HREF = re.compile(
     r"^(?:https?://(?:www\.)?huggingface\.co)?/papers/(?P<id>[^/?#]+)(?:[/?#].*)?$", re.DOTALL
 )
 PAPER_LINK = re.compile(
-    r"""href\s*=\s*["']?(?:https?://(?:www\.)?huggingface\.co)?/papers/\d{4}\.\d{4,5}""", re.IGNORECASE
+    rf"""href\s*=\s*["']?(?:https?://(?:www\.)?huggingface\.co)?/papers/{NEW_STYLE_ID}""", re.IGNORECASE
 )
 LEADING_COMMENTS = re.compile(r"^\s*(?:<!--.*?-->\s*)*", re.DOTALL)
 # The census's patterns (HfPapersHtml.census), each with bounded repetition so the count stays linear.
 _LINKED_ID = re.compile(
-    r"""href[ \t\n]*=[ \t\n]*["']?(?:https?://(?:www\.)?huggingface\.co)?/papers/(\d{4}\.\d{4,5})(?![\d])""",
+    rf"""href[ \t\n]*=[ \t\n]*["']?(?:https?://(?:www\.)?huggingface\.co)?/papers/({NEW_STYLE_ID})(?![\d])""",
     re.IGNORECASE,
 )
 _Q = r"(?:&quot;|\")"  # a quote inside data-props: escaped as the attribute holds it, or raw
-_EMBEDDED_ID = re.compile(rf"{_Q}paper{_Q}:[ \t\n]*\{{[ \t\n]*{_Q}id{_Q}:[ \t\n]*{_Q}(\d{{4}}\.\d{{4,5}}){_Q}")
+_EMBEDDED_ID = re.compile(rf"{_Q}paper{_Q}:[ \t\n]*\{{[ \t\n]*{_Q}id{_Q}:[ \t\n]*{_Q}({NEW_STYLE_ID}){_Q}")
 _HEAD_TAG = re.compile(r"<(?:link|meta)\b[^<>]{0,2000}>", re.IGNORECASE)
 _CANONICAL = re.compile(r"""rel[ \t\n]*=[ \t\n]*["']?canonical|property[ \t\n]*=[ \t\n]*["']?og:url""", re.IGNORECASE)
-_PAPER_URL = re.compile(r"/papers/\d{4}\.\d{4,5}(?![\d./])")
+_PAPER_URL = re.compile(rf"/papers/{NEW_STYLE_ID}(?![\d./])")
 _HIDDEN_OPEN = re.compile(r"<(script|style)(?=[\s/>])|<!--", re.IGNORECASE)
 _HIDDEN_CLOSE = re.compile(r"</(script|style)[ \t\n]*>|-->", re.IGNORECASE)
 
@@ -105,6 +107,7 @@ class HfPapersHtml:
     """
 
     name = "hf_papers_html"
+    rank = 2  # scraped from a page
     announces = "papers linked or embedded"
 
     def census(self, text: str) -> int:
@@ -128,45 +131,41 @@ class HfPapersHtml:
 
     def read(self, dump: Dump, text: str, year: int | None) -> Parsed:
         tree = parsed_html(text)
-        base = {"source_path": dump.rel_path, "source_sha256": dump.sha256}
         if (embedded := _embedded_papers(tree.root)) is not None:
-            parsed = self._embedded(embedded, dump, year, base)
+            parsed = self._embedded(embedded, dump, year)
         elif (page := _paper_page(tree.root)) is not None:
-            parsed = self._paper_page(page, dump, year, base)
+            parsed = self._paper_page(page, dump, year)
         else:
-            parsed = self._cards(tree, dump, text, year, base)
+            parsed = self._cards(tree, dump, text, year)
         if tree.unclosed:  # read past a <script>/<style> that never ends: say so on what was read after it
             flagged = parsed.records.with_columns(pl.col("record_flags").list.concat(pl.lit(["html_recovered"])))
             parsed = dataclasses.replace(parsed, records=flagged)
         return parsed
 
-    def _embedded(self, embedded: _Embedded, dump: Dump, year: int | None, base: dict) -> Parsed:
+    def _embedded(self, embedded: _Embedded, dump: Dump, year: int | None) -> Parsed:
         """Records from the page's embedded JSON, read like the daily-papers API (dates, authors, links)."""
         rows, problems = [], []
-        fields = api_records([item for _, item in embedded.items], dump, year)
-        for position, ((line, item), row) in enumerate(zip(embedded.items, fields, strict=True), start=1):
+        listed = list_days([item for _, item in embedded.items])
+        for position, (line, item) in enumerate(embedded.items, start=1):
+            row = api_record(item)
             if isinstance(row, str):
-                raw = json.dumps(item, ensure_ascii=False)
-                problems.append({**base, "location": f"line {line}", "reason": row, "raw_text": raw})
+                problems.append(quarantine_row(dump, f"line {line}", row, json.dumps(item, ensure_ascii=False)))
                 continue
-            if embedded.day is not None:  # the list page names its day
-                row = {**row, "digest_date": embedded.day, "digest_date_source": "page_date"}
-            rows.append({**base, "source_format": self.name, "position": position, "line": line, **row})
+            # The list page names its day; else the day as the API items give it.
+            digest = (embedded.day, "page_date") if embedded.day is not None else listed.digest(item, dump, year)
+            rows.append({**provenance(dump, self.name, digest), "position": position, "line": line, **row})
         return Parsed(records_frame(rows), quarantine_frame(problems), self.name)
 
-    def _paper_page(self, page: _Card, dump: Dump, year: int | None, base: dict) -> Parsed:
+    def _paper_page(self, page: _Card, dump: Dump, year: int | None) -> Parsed:
         """The one record of a paper's own page without embedded data: its id, <h1> and abstract."""
-        row = _record(page)
-        digest_date, date_source = resolved_digest_date(None, None, None, dump, year)
-        dated = {"source_format": self.name, "digest_date": digest_date, "digest_date_source": date_source}
-        row = {**base, **dated, "position": 1, "line": page.node.line, **(row or {}), "published_at": None}
+        place = provenance(dump, self.name, digest_date(dump, year))
+        row = {**place, "position": 1, "line": page.node.line, **(_record(page) or {}), "published_at": None}
         return Parsed(records_frame([row]), quarantine_frame([]), self.name)
 
-    def _cards(self, tree: Tree, dump: Dump, text: str, year: int | None, base: dict) -> Parsed:
+    def _cards(self, tree: Tree, dump: Dump, text: str, year: int | None) -> Parsed:
         cards = _cards(tree.root)
         in_cards = {id(n) for card in cards for n in card.node.walk()}
-        digest_date, date_source = _page_date(tree.root, in_cards, dump, year)
-        dated = {"source_format": self.name, "digest_date": digest_date, "digest_date_source": date_source}
+        place = provenance(dump, self.name, _page_date(tree.root, in_cards, dump, year))
         complete = bool(re.search(r"</html\s*>", text[-4096:], re.IGNORECASE))
         rows, problems = [], []
         for position, card in enumerate(cards, start=1):
@@ -176,11 +175,10 @@ class HfPapersHtml:
             cut = last_open and not complete
             if row is None:
                 reason = "truncated HTML" if cut else "card has neither a /papers/<id> link nor a title"
-                raw = {"raw_text": card.node.text() or None}
-                problems.append({**base, "location": f"line {card.node.line}", "reason": reason, **raw})
+                problems.append(quarantine_row(dump, f"line {card.node.line}", reason, card.node.text()))
                 continue
             row["record_flags"] += ["truncated"] if cut else []
-            rows.append({**base, **dated, "position": position, "line": card.node.line, **row})
+            rows.append({**place, "position": position, "line": card.node.line, **row})
         return Parsed(records_frame(rows), quarantine_frame(problems), self.name)
 
 
@@ -331,19 +329,16 @@ def _paper_id(link: Node) -> tuple[str, int | None] | None:
     return arxiv_id_parts(m["id"], exact=True) if m else None
 
 
-def _page_date(
-    root: Node, in_cards: set[int], dump: Dump, year: int | None
-) -> tuple[dt.date | None, str | None]:
+def _page_date(root: Node, in_cards: set[int], dump: Dump, year: int | None) -> Digest:
     """Digest date: a <time datetime> outside the cards, else a "Mar 13" heading, else name/file time."""
     page = [n for n in root.walk() if id(n) not in in_cards]
     for node in page:
         if node.tag == "time" and (when := _date_attr(node.attrs.get("datetime", ""))) is not None:
             return when, "time_element"
     for node in outermost(n for n in page if n.tag in HEADINGS | {"time"}):
-        if m := MONTH_DAY.match(node.text().replace("\xa0", " ")):
-            year_in_page = int(m["year"]) if m["year"] else None
-            return resolved_digest_date(MONTHS[m["mon"].lower()[:3]], int(m["day"]), year_in_page, dump, year)
-    return resolved_digest_date(None, None, None, dump, year)
+        if (found := month_day(node.text().replace("\xa0", " "))) is not None:
+            return resolved_digest_date(*found, dump, year)
+    return digest_date(dump, year)
 
 
 def _date_attr(value: str) -> dt.date | None:

@@ -10,17 +10,9 @@ import re
 
 import polars as pl
 
-from flows.readers.base import (
-    MONTH_DAY,
-    MONTHS,
-    Dump,
-    Parsed,
-    dump_cut_short,
-    polars_schema,
-    quarantine_frame,
-    resolved_digest_date,
-)
-from schemas.tables import RAW_RECORDS
+from flows.readers.base import Dump, Parsed, dump_cut_short, quarantine_frame
+from flows.readers.vocabulary import MONTH_DAY, month_day, provenance, quarantine_row, resolved_digest_date
+from schemas.tables import RAW_RECORDS, polars_schema
 
 # Header lines of the English page; a translated header is recognised by its date line instead.
 HF_HEADER_LINES = frozenset(
@@ -101,6 +93,7 @@ class HfPapersText:
     """
 
     name = "hf_papers_text"
+    rank = 3  # a page copied as text: no ids, no authors
     announces = "title/abstract pairs"
 
     def census(self, text: str) -> int:
@@ -164,7 +157,7 @@ class HfPapersText:
         body = body.with_columns(pl.int_range(pl.len()).alias("row")).with_columns(
             (~titles_by_layout(pl.col("is_abstract"), pl.col("row") == 0)).alias("is_abstract")
         ).with_columns((~pl.col("is_abstract")).cum_sum().cast(pl.Int32).alias("record"))
-        digest_date, date_source = resolved_digest_date(month, day, year_in_dump, dump, year)
+        place = provenance(dump, self.name, resolved_digest_date(month, day, year_in_dump, dump, year))
 
         abstracts = body.filter(pl.col("is_abstract"))
         paired = pl.col("record").is_first_distinct() & (pl.col("record") > 0)
@@ -192,11 +185,7 @@ class HfPapersText:
             )
             .list.drop_nulls()
             .alias("record_flags"),
-            pl.lit(dump.rel_path).alias("source_path"),
-            pl.lit(dump.sha256).alias("source_sha256"),
-            pl.lit(self.name).alias("source_format"),
-            pl.lit(digest_date, dtype=pl.Date).alias("digest_date"),
-            pl.lit(date_source, dtype=pl.String).alias("digest_date_source"),
+            *[pl.lit(value, dtype=_SCHEMA[name]).alias(name) for name, value in place.items()],
             pl.lit(None, dtype=pl.String).alias("section"),
             pl.lit(None, dtype=pl.String).alias("arxiv_id"),
             pl.lit(None, dtype=pl.Int32).alias("arxiv_version"),
@@ -215,17 +204,9 @@ class HfPapersText:
             {"line": ln, "text": tx, "reason": "second abstract-like line after one title (cannot be paired)"}
             for ln, tx in zip(extras["line"], extras["text"])
         ]
+        problems.sort(key=lambda p: p["line"])
         quarantine = quarantine_frame(
-            [
-                {
-                    "source_path": dump.rel_path,
-                    "source_sha256": dump.sha256,
-                    "location": f"line {p['line']}",
-                    "reason": p["reason"],
-                    "raw_text": p["text"],
-                }
-                for p in sorted(problems, key=lambda p: p["line"])
-            ]
+            [quarantine_row(dump, f"line {p['line']}", p["reason"], p["text"]) for p in problems]
         )
         return Parsed(records.select(RAW_RECORDS.names), quarantine, self.name)
 
@@ -240,8 +221,7 @@ class HfPapersText:
         >>> HfPapersText._header(["new", "Mar 13", "A Title"])  # ([0, 1], (3, 13, None))
         """
         for i, line in enumerate(head):
-            if m := MONTH_DAY.match(line):
-                date = (MONTHS[m["mon"].lower()[:3]], int(m["day"]), int(m["year"]) if m["year"] else None)
+            if (date := month_day(line)) is not None:
                 above = head[:i]
                 is_abstract = pl.select(abstract_like(pl.lit(pl.Series(above + [""], dtype=pl.String)))).to_series()
                 papers_from = next(

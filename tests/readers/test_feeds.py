@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from flows.readers.base import Dump, Parsed, decoded_text
-from flows.readers.feeds import ArxivFeed, arxiv_id_parts, html_text, instant
+from flows.readers.feeds import ArxivFeed, html_text
+from flows.readers.vocabulary import arxiv_id_parts, instant
 from schemas.tables import QUARANTINE, RAW_RECORDS, polars_schema
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 OWN = FIXTURES / "feeds"
 READER = ArxivFeed()
 UTC = dt.UTC

@@ -10,25 +10,18 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import SEED
 from polars.testing import assert_frame_equal
 
 from flows import extract
-from flows.readers.arxiv_listing import (
-    ArxivEmail,
-    ArxivListingText,
-    author_names,
-    email_messages,
-    looks_like_email,
-    message_body,
-    truncated_authors,
-    unwrapped_abstract,
-)
+from flows.readers.arxiv_listing import ArxivEmail, ArxivListingText
 from flows.readers.base import Dump, decoded_text
+from flows.readers.listing_grammar import author_names, truncated_authors, unwrapped_abstract
+from flows.readers.mail import email_messages, looks_like_email, message_body
 from schemas.tables import QUARANTINE, RAW_RECORDS, polars_schema
 
-FIXTURES = Path(__file__).parent / "fixtures" / "arxiv_listing"
-REAL = Path(__file__).parent / "fixtures" / "real" / "arxiv_listing" / "cs_2026-01-20.txt"
-SEED = Path(__file__).parents[1] / "data" / "raw" / "000_c273f1a1012d9d74.txt"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "arxiv_listing"
+REAL = Path(__file__).parents[1] / "fixtures" / "real" / "arxiv_listing" / "cs_2026-01-20.txt"
 UTC = dt.UTC
 PROVENANCE = ["source_path", "source_sha256", "source_format"]
 

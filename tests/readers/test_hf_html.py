@@ -12,7 +12,7 @@ from flows.readers.base import Dump, Parsed, decoded_text
 from flows.readers.hf_html import HfPapersHtml
 from schemas.tables import QUARANTINE, RAW_RECORDS, polars_schema
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 OWN = FIXTURES / "hf_html"
 READER = HfPapersHtml()
 UTC = dt.UTC

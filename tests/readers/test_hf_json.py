@@ -13,7 +13,7 @@ from flows.readers.base import Dump, Parsed, decoded_text
 from flows.readers.hf_json import HfDailyJson, json_items
 from schemas.tables import QUARANTINE, RAW_RECORDS, polars_schema
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 OWN = FIXTURES / "hf_json"
 READER = HfDailyJson()
 UTC = dt.UTC
