@@ -53,7 +53,7 @@ def dataset_card(version: str, tables: dict[str, pl.DataFrame], manifest: dict) 
         flags=_shares(flags, "flag", "flag"),
         quarantine_reasons=facts.quarantine_reasons(quarantine) if quarantine.height else [],
         reasons_shown=SHARES_SHOWN,
-        rules=precedence_rules(),
+        rules=[f"{field}: {rule}" for field, rule in identity.FIELD_PRECEDENCE],
         schema=[(table, [_column(f) for f in schema]) for table, schema in PUBLISHED.items()],
     )
     return card.rstrip("\n") + "\n"
@@ -75,20 +75,6 @@ def _shares(frame: pl.DataFrame, column: str, header: str, null_label: str = "(n
         rest = counts.tail(counts.height - SHARES_SHOWN)["len"].sum()
         more = {"values": counts.height - SHARES_SHOWN, "rows": rest, "share": rest / total}
     return {"header": header, "rows": rows, "more": more}
-
-
-def precedence_rules() -> list[str]:
-    """The field precedence rules, from flows/identity.py's module docstring (the one place they live)."""
-    # Parsed at run time so that the card cannot drift from the code's own description of what it does.
-    doc = identity.__doc__ or ""  # None under python -OO
-    _, found, rest = doc.partition("Field precedence")
-    rules: list[str] = []
-    for line in rest.split("\n\n")[0].splitlines()[1:] if found else []:
-        if line.startswith("- "):
-            rules.append(line[2:].strip())
-        elif rules and line.startswith(" "):
-            rules[-1] += " " + line.strip()
-    return rules
 
 
 def _expectation_kinds(validation: dict) -> dict:

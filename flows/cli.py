@@ -269,7 +269,7 @@ def validate(
     import datetime as dt
 
     from flows import store
-    from flows.report import write_report
+    from flows.publish import write_report
     from flows.validate import validate_version
 
     dataset_dir = _settings(out_dir=out_dir).dataset_dir

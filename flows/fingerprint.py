@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The code whose output a prepared file is (flows/prepare.py): readers, cleaning, language, title ids, and the
 # per-value runner they share (flows/parallel.py).
 RULE_SOURCES = ("flows/readers", "flows/extract.py", "flows/clean", "flows/language.py", "flows/parallel.py",
-                "flows/prepare.py", "flows/identity.py", "schemas/tables.py")
+                "flows/prepare.py", "flows/identity.py", "schemas/tables.py", "schemas/patterns.py")
 RULE_LIBRARIES = ("polars", "pylatexenc", "ftfy", "langdetect-rs")
 # Everything that shapes a published version, from the files to the report.
 CODE_SOURCES = ("flows", "schemas")

@@ -13,7 +13,6 @@ from flows import store
 from flows.diff import diff_against_parent, refuse_schema_change
 from flows.publish import Candidate
 from flows.record_checks import Moved
-from flows.report import write_report
 from flows.settings import Settings
 from flows.validate import Report, validate_version
 
@@ -50,5 +49,4 @@ def audited(
         context={"inputs": inputs, "diff": diff["summary"] if diff else None, "parent": latest},
         blocking_warnings=settings.blocking_warnings, moved=moved,
     )
-    write_report(candidate.path / "report", report)  # a rejected candidate keeps its report when set aside
     return Verdict(name, report, diff)

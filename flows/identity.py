@@ -8,13 +8,7 @@ the normalised title key. A title-only record whose key matches exactly one id-b
 paper, whichever arrived first. When that re-identifies a paper published earlier under its title id, the old
 id is kept in `aliases`.
 
-Field precedence within a paper (documented for analysts in the dataset card):
-- title: arXiv's own sources (listing, e-mail, feed) over HF daily JSON over scraped HF pages; within those,
-  the highest arXiv version shown, then the newest digest — so a replacement's revised title wins;
-- abstract, comments, journal_ref, doi: the same order, first non-null;
-- authors: the same source order (arXiv's metadata beats a scraped spelling);
-- categories: the union over all sightings (a cross-listing names every category);
-- flags: the chosen sighting's, with `abstract_missing` only when no sighting has an abstract.
+Field precedence within a paper: FIELD_PRECEDENCE below, which the dataset card shows to analysts.
 """
 
 from __future__ import annotations
@@ -46,8 +40,7 @@ SOURCE_RANK: dict[str, int] = source_ranks()
 # A source_format no registered reader gives (a hand-built frame) ranks after every reader's.
 UNRANKED = max(SOURCE_RANK.values()) + 1
 
-# Which sighting gives each field of a paper, as data (field, rule) for the dataset card; the module docstring
-# says the same in prose.
+# Which sighting gives each field of a paper, as (field, rule): papers_chosen implements it, the card renders it.
 FIELD_PRECEDENCE: tuple[tuple[str, str], ...] = (
     ("title", "arXiv's own sources (listing, e-mail, feed) over HF daily JSON over scraped HF pages; within those, "
               "the highest arXiv version shown, then the newest digest — so a replacement's revised title wins"),

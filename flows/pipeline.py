@@ -100,14 +100,14 @@ def publish_version(
 ) -> RunResult:
     s, counts = run.settings, {**candidate.rows(), "raw_records": raw_records(prepared)}
     if not verdict.report.success:
-        kept = publish.set_aside(s.dataset_dir, candidate, verdict.name)
-        run_artifact(verdict.name, False, counts, verdict.diff, kept / "report" / "index.html")
-        raise ValidationBlocked(None, verdict.report, kept / "report" / "index.html")
+        page = publish.set_aside(s.dataset_dir, candidate, verdict.name, verdict.report)
+        run_artifact(verdict.name, False, counts, verdict.diff, page)
+        raise ValidationBlocked(None, verdict.report, page)
     manifest = publish.version_manifest(
         verdict.name, inputs.latest, [p.input_row() for p in prepared], counts["raw_records"], inputs.run_print,
         candidate, verdict.report.summary(), verdict.diff,
     )
     with run.timed("write_version"):
-        path = publish.published(s.dataset_dir, candidate, verdict.name, manifest)
+        path = publish.published(s.dataset_dir, candidate, verdict.name, manifest, verdict.report)
     run_artifact(verdict.name, True, counts, verdict.diff, path / "report" / "index.html")
     return run.published(verdict.name, path, counts)

@@ -27,6 +27,8 @@ import pyarrow.parquet as pq
 from flows import identity
 from flows.card import card_plots, dataset_card
 from flows.census import census_counts
+from flows.outcome import Report
+from flows.report import INDEX, report_files
 from flows.store import (
     ATOMIC_TEMP,
     LATEST,
@@ -124,17 +126,37 @@ def discard(candidate: Candidate) -> None:
     shutil.rmtree(candidate.path, ignore_errors=True)
 
 
-def set_aside(dataset_dir: Path, candidate: Candidate, label: str) -> Path:
-    """Keep a blocked candidate (with its report) under rejected/ for the reviewer; it is never read as data."""
+def write_report(report_dir: Path, report: Report) -> Path:
+    """Write a validation report's files (page, results JSON, GX Data Docs) into report_dir; returns the page.
+
+    Used for a candidate's report/ and for `papers validate`'s report-<time>/ beside a published version.
+    """
+    for rel, content in report_files(report).items():
+        path = report_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return report_dir / INDEX
+
+
+def set_aside(dataset_dir: Path, candidate: Candidate, label: str, report: Report) -> Path:
+    """Keep a blocked candidate with its report under rejected/ for the reviewer; it is never read as data.
+
+    Returns the report's page in its new place.
+    """
+    write_report(candidate.path / "report", report)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     target = dataset_dir / REJECTED / f"{stamp}-{label}"
     target.parent.mkdir(parents=True, exist_ok=True)
     candidate.path.rename(target)
-    return target
+    return target / "report" / INDEX
 
 
-def published(dataset_dir: Path, candidate: Candidate, name: str, manifest: dict) -> Path:
-    """Write the dataset card and its plots into the candidate, then promote it as version `name`."""
+def published(dataset_dir: Path, candidate: Candidate, name: str, manifest: dict, report: Report) -> Path:
+    """Write the validation report, the dataset card and its plots into the candidate, then promote it as `name`."""
+    write_report(candidate.path / "report", report)
     # The card reads counts, languages and flags: every column but the texts.
     summary = {t: frame.select(pl.exclude(identity.TEXTS)).collect() for t, frame in candidate.tables().items()}
     (candidate.path / "README.md").write_text(dataset_card(name, summary, manifest), encoding="utf-8")

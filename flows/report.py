@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from pathlib import Path
 
 from markupsafe import Markup
 
@@ -71,18 +70,6 @@ def report_files(report: Report) -> dict[str, str | bytes]:
         "results.json": json.dumps(results, indent=2, default=str),
         **{f"{DATA_DOCS_DIR}/{path}": data for path, data in report.data_docs.items()},
     }
-
-
-def write_report(report_dir: Path, report: Report) -> Path:
-    """Write the report's files into report_dir (created); returns the page's path."""
-    for rel, content in report_files(report).items():
-        path = report_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return report_dir / INDEX
 
 
 def render_report(report: Report) -> str:

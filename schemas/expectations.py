@@ -15,10 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.patterns import (  # noqa: F401 — HTML_TAG only for flows/clean.py, which imports it from here
+from schemas.patterns import (
     ABSTRACT_TEX_RESIDUE,
     ARXIV_ID,
-    HTML_TAG,
     INVISIBLE,
     LANGUAGE,
     PAPER_ID,

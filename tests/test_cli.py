@@ -311,7 +311,7 @@ def test_the_temporary_api_dies_with_a_killed_run(tmp_path):
 
 _DISK_FULL_RUN = """
 import errno, sys
-from flows import publish, recovery, store
+from flows import publish
 write_table = publish.write_table
 def full(candidate, name, frames, schema, row_group_size):
     if name == "links":  # the disk fills up half-way through writing the candidate
@@ -319,7 +319,6 @@ def full(candidate, name, frames, schema, row_group_size):
     return write_table(candidate, name, frames, schema, row_group_size)
 publish.write_table = full
 from flows.cli import app
-from conftest import SEED
 app(["run", "--raw-dir", sys.argv[1], "--out-dir", sys.argv[2]])
 """
 

@@ -15,7 +15,8 @@ import pytest
 from flows import facts, fingerprint
 from flows.card import dataset_card
 from flows.outcome import Outcome, Report
-from flows.report import DATA_DOCS_DIR, render_report, report_files, write_report
+from flows.publish import write_report
+from flows.report import DATA_DOCS_DIR, render_report, report_files
 from schemas.tables import PUBLISHED, polars_schema
 
 SCRIPT = "<script>alert(1)</script>"

@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 
 from flows.card import card_plots, dataset_card
-from flows.report import write_report
+from flows.publish import write_report
 from flows.validate import validate_version
 from schemas.tables import PUBLISHED, polars_schema
 

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from flows.computed_checks import COMPUTED_CHECKS
-from flows.report import write_report
+from flows.publish import write_report
 from flows.validate import Report, ValidationBlocked, validate_version
 from schemas.expectations import COMPUTED, DATASET, GX, POLARS, RECORD, SUITE, Check
 from schemas.tables import PUBLISHED, polars_schema

@@ -12,8 +12,8 @@ from flows.clean.characters import HTML_TAG, MOJIBAKE, may_be_mojibake
 from flows.clean.half_stripped import HALF_STRIPPED, may_hold_half_stripped
 from flows.clean.latex import LATEX_FRAGMENT
 from flows.clean.rows import contains_where, non_ascii, rows_replaced
-from schemas.expectations import ABSTRACT_TEX_RESIDUE, TITLE_TEX_RESIDUE
-from schemas.expectations import HTML_TAG as HTML_RESIDUE
+from schemas.patterns import ABSTRACT_TEX_RESIDUE, TITLE_TEX_RESIDUE
+from schemas.patterns import HTML_TAG as HTML_RESIDUE
 
 FLAG_MEANINGS: dict[str, str] = {
     "abstract_missing": "the record has no abstract (null or empty after cleaning)",
