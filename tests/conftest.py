@@ -1,8 +1,12 @@
-"""Shared test set-up: no telemetry, Prefect's temporary local API, the committed seed."""
+"""Shared test set-up: no telemetry, the committed seed, and builders several test modules use.
+
+Imported by name (`from conftest import SEED, read_with`): pytest puts this directory on sys.path.
+"""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -40,3 +44,37 @@ def staged_candidate(dataset_dir: Path, tables: dict, row_group_size: int = 1000
         schema = table.schema if not isinstance(table, pl.DataFrame) else frame.to_arrow().schema
         publish.write_table(candidate, name, [frame], schema, row_group_size)
     return candidate
+
+
+def read_with(reader, path: Path, year: int | None = None):
+    """Run one reader directly on a file, as flows/extract.py does after sniffing (returns its Parsed)."""
+    from flows.readers.base import Dump, decoded_text
+
+    dump = Dump.load(path, path.parent)
+    return reader.read(dump, decoded_text(dump.data)[0], year)
+
+
+def sniffs(reader, path: Path) -> bool:
+    """Whether a reader claims a file's content."""
+    from flows.readers.base import decoded_text
+
+    return reader.sniff(decoded_text(path.read_bytes())[0])
+
+
+def _best_seconds(fn, arg) -> float:
+    """Best of three timings of fn(arg): the least disturbed by the rest of the machine."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        fn(arg)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def growth_ratio(fn, make, small: int, factor: int = 8) -> float:
+    """How much longer fn takes on `factor` times the input: ~factor when linear, ~factor² when quadratic.
+
+    Two sizes in one run, so the ratio holds on a slow or busy machine where an absolute time would not.
+    """
+    fn(make(small))  # warm-up (imports, regex compilation)
+    return _best_seconds(fn, make(small * factor)) / max(_best_seconds(fn, make(small)), 1e-6)

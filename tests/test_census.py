@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from test_fuzz_readers import _ratio
+from conftest import growth_ratio
 
 from flows import census
 from flows.extract import READERS, Dump, parsed_dump
@@ -174,7 +174,7 @@ CENSUS_WORST_CASES = {
 @pytest.mark.parametrize("case", sorted(CENSUS_WORST_CASES))
 def test_every_census_stays_linear(case):
     fn, make = CENSUS_WORST_CASES[case]
-    assert _ratio(fn, make, small=200_000) < 24, f"{case} grows super-linearly"
+    assert growth_ratio(fn, make, small=200_000) < 24, f"{case} grows super-linearly"
 
 
 def test_every_reader_has_a_census():

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from conftest import read_with, sniffs
 
 from flows.readers.base import Dump, Parsed, decoded_text
 from flows.readers.feeds import ArxivFeed, html_text
@@ -19,8 +20,7 @@ UTC = dt.UTC
 
 
 def read(path: Path, year: int | None = None) -> Parsed:
-    dump = Dump.load(path, path.parent)
-    return READER.read(dump, decoded_text(dump.data)[0], year)
+    return read_with(READER, path, year)
 
 
 # ---------------------------------------------------------------------------------------------- well-formed
@@ -281,13 +281,9 @@ def test_html_text():
 # ---------------------------------------------------------------------------------------------- sniffing
 
 
-def _sniffed(path: Path) -> bool:
-    return READER.sniff(decoded_text(path.read_bytes())[0])
-
-
 @pytest.mark.parametrize("path", sorted(OWN.iterdir()), ids=lambda p: p.name)
 def test_sniff_own_fixtures(path):
-    assert _sniffed(path) is (path.name not in {"empty.xml", "binary.bin"})
+    assert sniffs(READER, path) is (path.name not in {"empty.xml", "binary.bin"})
 
 
 

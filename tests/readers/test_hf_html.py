@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import read_with, sniffs
 
 from flows.readers.base import Dump, Parsed, decoded_text
 from flows.readers.hf_html import HfPapersHtml
@@ -20,8 +21,7 @@ COLUMNS = ["position", "line", "arxiv_id", "arxiv_version", "title_raw", "abstra
 
 
 def read(path: Path, year: int | None = None) -> Parsed:
-    dump = Dump.load(path, path.parent)
-    return READER.read(dump, decoded_text(dump.data)[0], year)
+    return read_with(READER, path, year)
 
 
 DAILY = [
@@ -139,13 +139,9 @@ def test_cp1252_page_is_read_after_fallback_decoding():
 # ---------------------------------------------------------------------------------------------- sniffing
 
 
-def _sniffed(path: Path) -> bool:
-    return READER.sniff(decoded_text(path.read_bytes())[0])
-
-
 @pytest.mark.parametrize("path", sorted(OWN.iterdir()), ids=lambda p: p.name)
 def test_sniff_own_fixtures(path):
-    assert _sniffed(path) is (path.name not in {"empty.html", "binary.bin"})
+    assert sniffs(READER, path) is (path.name not in {"empty.html", "binary.bin"})
 
 
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import read_with, sniffs
 
 from flows.readers.base import Dump, Parsed, decoded_text
 from flows.readers.hf_json import HfDailyJson, json_items
@@ -21,8 +22,7 @@ APR_2 = dt.date(2025, 4, 2)
 
 
 def read(path: Path, year: int | None = None) -> Parsed:
-    dump = Dump.load(path, path.parent)
-    return READER.read(dump, decoded_text(dump.data)[0], year)
+    return read_with(READER, path, year)
 
 
 def read_text(tmp_path: Path, text: str, name: str = "cut.json") -> Parsed:
@@ -213,13 +213,9 @@ def test_cp1252_file_is_read_after_fallback_decoding():
 # ---------------------------------------------------------------------------------------------- sniffing
 
 
-def _sniffed(path: Path) -> bool:
-    return READER.sniff(decoded_text(path.read_bytes())[0])
-
-
 @pytest.mark.parametrize("path", sorted(OWN.iterdir()), ids=lambda p: p.name)
 def test_sniff_own_fixtures(path):
-    assert _sniffed(path) is (path.name not in {"empty.json", "binary.bin"})
+    assert sniffs(READER, path) is (path.name not in {"empty.json", "binary.bin"})
 
 
 

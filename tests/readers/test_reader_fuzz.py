@@ -16,8 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import SEED
-from test_fuzz_readers import _ratio
+from conftest import SEED, growth_ratio
 
 from flows import extract
 from flows.extract import Dump, parsed_dump
@@ -326,7 +325,7 @@ def _record(title: str, abstract: str) -> pl.DataFrame:
 @pytest.mark.parametrize("case", sorted(WORST_CASES))
 def test_base_helpers_stay_linear_on_worst_cases(case):
     fn, make = WORST_CASES[case]
-    assert _ratio(fn, make, small=100_000) < 24, f"{case} grows super-linearly"
+    assert growth_ratio(fn, make, small=100_000) < 24, f"{case} grows super-linearly"
 
 
 @pytest.mark.parametrize(
@@ -348,7 +347,7 @@ def test_every_reader_stays_linear_on_a_long_last_line(tmp_path, source):
         path.write_bytes(data + b"http://" * (n // 7) + b" x")
         parsed_dump(Dump.load(path, tmp_path), 2025)
 
-    assert _ratio(parse, lambda n: n, small=50_000) < 24, f"{source} grows super-linearly"
+    assert growth_ratio(parse, lambda n: n, small=50_000) < 24, f"{source} grows super-linearly"
 
 
 # Tag soup that made the HTML reader quadratic: html.parser rescanning to the end for every unterminated "<!--"
@@ -381,4 +380,4 @@ def test_html_reader_stays_linear_on_tag_soup(tmp_path, case):
         parsed = parsed_dump(Dump.load(path, tmp_path), 2025)
         assert parsed.records["arxiv_id"][0] == "2503.02130"
 
-    assert _ratio(parse, lambda n: n, small=40_000) < 24, f"{case} grows super-linearly"
+    assert growth_ratio(parse, lambda n: n, small=40_000) < 24, f"{case} grows super-linearly"
