@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -75,11 +76,16 @@ def validate_version(
         APPEARANCES_ROWS: row_count(tables["appearances"]),
     }
     evidence = Evidence(tables, raw_records, parent, (context or {}).get("inputs"))
-    by_index: dict[int, Outcome] = {
-        i: computed_outcome(c, evidence) for i, c in enumerate(SUITE) if c.engine == POLARS
-    }
     gx_checks = [(i, c) for i, c in enumerate(SUITE) if c.engine == GX]
-    gx = gx_run(gx_checks, tables, parameters=parameters, version=version)
+    # The computed checks are Polars scans that release the GIL (the regexes over 1M abstracts take ~4 s of their
+    # ~7 s), while GX's run is mostly Python: side by side, validate_version on 1M papers took 9.3 / 11.1 s
+    # instead of 12.4 / 12.9 s (GX already imported). Outcomes are put back in suite order either way.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="computed-checks") as pool:
+        computed = pool.submit(
+            lambda: {i: computed_outcome(c, evidence) for i, c in enumerate(SUITE) if c.engine == POLARS}
+        )
+        gx = gx_run(gx_checks, tables, parameters=parameters, version=version)
+        by_index: dict[int, Outcome] = computed.result()
     by_index.update(gx.outcomes)
     outcomes = [
         dataclasses.replace(o, blocking=True) if o.expectation in blocking_warnings else o
