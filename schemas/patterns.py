@@ -1,4 +1,4 @@
-"""The regular expressions the suite checks with and cleaning flags by (flows/clean.py), written once.
+"""The regular expressions the suite checks with and cleaning flags by (flows/clean/flags.py), written once.
 
 Pure data: strings for Polars (Rust regex) and for GX's pandas engine (pyarrow's RE2), so each pattern must mean
 the same in both and in Python's `re`. Nothing here compiles or runs a pattern.
@@ -34,7 +34,7 @@ TITLE_RESIDUE = (
     rf"|&[a-zA-Z]+;|&#x?[0-9a-fA-F]+;|{HTML_TAG}"  # HTML entities and tags
 )
 INVISIBLE = "[\u00a0\u2007\u202f\u200b\u200c\u200d\u2060\ufeff]"
-# TeX that cleaning could not turn into text (warnings; flows/clean.py flags the same rows). Titles, beyond what
+# TeX that cleaning could not turn into text (warnings; flows/clean/flags.py flags the same rows). Titles, beyond what
 # the blocking TITLE_RESIDUE catches ($, backslash, glued cdot): a brace, a script group, or half-stripped LaTeX
 # the repairs did not recognise (a command name before its braces, a non-word command name such as infty or
 # rightarrow touching no lower-case letter).

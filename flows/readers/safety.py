@@ -28,7 +28,7 @@ SAFETY_FLAGS = {
 
 # Lone surrogates cannot be encoded as UTF-8, so Polars and Arrow refuse them; C0 controls and bidi overrides
 # are valid but must never be published (a NUL in a title, an RTL override that reverses what a reader sees).
-# C1 controls (U+0080..U+009F) are kept: they are how latin-1 mojibake looks, and clean.py repairs it.
+# C1 controls (U+0080..U+009F) are kept: they are how latin-1 mojibake looks, and flows/clean/characters.py repairs it.
 _SURROGATES = "\ud800-\udfff"
 _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 _BIDI = "\u202a-\u202e\u2066-\u2069"
