@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from flows import store
 from flows.diff import diff_against_parent, refuse_schema_change
+from flows.merge import Merged
 from flows.publish import Candidate
-from flows.record_checks import Moved
 from flows.settings import Settings
 from flows.validate import Report, validate_version
 
@@ -28,25 +28,25 @@ class Verdict:
 
 def audited(
     candidate: Candidate, settings: Settings, latest: str | None, inputs: list[dict], raw_records: int,
-    moved: dict[str, Moved],
+    merged: Merged,
 ) -> Verdict:
     """Gate the candidate against `latest`; raises SchemaChangeRefused or RemovalsRefused, else returns its verdict."""
     dataset_dir, tables = settings.dataset_dir, candidate.tables()
-    parent = store.read_manifest(dataset_dir, latest) if latest else None
+    parent_manifest = store.read_manifest(dataset_dir, latest) if latest else None
     diff = None
-    if parent is not None:
+    if parent_manifest is not None:
         if not settings.allow_schema_change:
-            refuse_schema_change(parent.get("schema", {}), latest)
+            refuse_schema_change(parent_manifest.get("schema", {}), latest)
         diff = diff_against_parent(
             latest, store.scanned_table(dataset_dir, latest, "papers"),
-            store.scanned_table(dataset_dir, latest, "appearances"), parent["inputs"], tables, inputs,
+            store.scanned_table(dataset_dir, latest, "appearances"), parent_manifest["inputs"], tables, inputs,
             settings.allow_removals,
         )
     name = store.next_version_name(dataset_dir)
     report = validate_version(
         tables, version=name, raw_records=raw_records,
-        parent={"papers": store.parent_view(dataset_dir, latest)} if latest else None,
+        parent={"papers": merged.parent} if merged.parent is not None else None,
         context={"inputs": inputs, "diff": diff["summary"] if diff else None, "parent": latest},
-        blocking_warnings=settings.blocking_warnings, moved=moved,
+        blocking_warnings=settings.blocking_warnings, moved=merged.moved,
     )
     return Verdict(name, report, diff)

@@ -25,11 +25,12 @@ from schemas.tables import APPEARANCES, LINKS, PAPERS, QUARANTINE, empty
 
 @dataclass(frozen=True)
 class Merged:
-    """What merging left in the candidate: the papers that record checks moved to quarantine (by check), and
-    whether the tables are byte-identical to latest's."""
+    """What merging left in the candidate: the papers that record checks moved to quarantine (by check), whether
+    the tables are byte-identical to latest's, and latest's papers as the gate reads them (store.parent_view)."""
 
     moved: dict[str, Moved]
     same_as_latest: bool
+    parent: pl.DataFrame | None
 
 
 def merged(
@@ -38,10 +39,12 @@ def merged(
 ) -> Merged:
     """The four tables written into the candidate, papers failing a blocking record check moved to quarantine,
     and the result compared with latest."""
-    parent_ids = store.parent_aliases(dataset_dir, latest) if latest else None
-    merged_candidate(candidate, prepared, parent_ids, row_group_size)
+    # Read once: the merge needs the parent's ids and aliases, the gate's drift checks the rest of this view.
+    parent = store.parent_view(dataset_dir, latest) if latest else None
+    merged_candidate(candidate, prepared, parent.select("paper_id", "aliases") if parent is not None else None,
+                     row_group_size)
     moved = quarantined_offenders(candidate, row_group_size)
-    return Merged(moved, publish.same_as_latest(dataset_dir, candidate))
+    return Merged(moved, publish.same_as_latest(dataset_dir, candidate), parent)
 
 
 def merged_candidate(
@@ -49,8 +52,8 @@ def merged_candidate(
     prepared: list[PreparedFile],
     parent_ids: pl.DataFrame | None,
     row_group_size: int,
-) -> dict[str, int]:
-    """Write papers, appearances, links and quarantine into the candidate; returns each table's row count."""
+) -> None:
+    """Write papers, appearances, links and quarantine into the candidate (candidate.rows() counts them)."""
     quarantine = (
         pl.scan_parquet([p.quarantine_path for p in prepared]).collect() if prepared else empty(QUARANTINE)
     )
@@ -73,7 +76,6 @@ def merged_candidate(
     publish.write_table(candidate, "appearances", [appearances], APPEARANCES, row_group_size)
     publish.write_table(candidate, "links", [links], LINKS, row_group_size)
     publish.write_table(candidate, "quarantine", [quarantine], QUARANTINE, row_group_size)
-    return {name.removesuffix(".parquet"): out["rows"] for name, out in candidate.outputs.items()}
 
 
 def _papers_by_file(chosen: pl.DataFrame, files: list[PreparedFile]) -> Iterator[pl.DataFrame]:

@@ -49,10 +49,10 @@ def papers_run(
         prepared = prepare_files(run, inputs)
         if ending := nothing_to_publish(prepared, settings.raw_dir):
             return run.ended(*ending, latest=inputs.latest)
-        merged = merge_candidate(run, candidate, prepared, inputs)
-        if merged.same_as_latest:
+        built = merge_candidate(run, candidate, prepared, inputs)
+        if built.same_as_latest:
             return run.unchanged(inputs.latest, "same content as")
-        verdict = validate_candidate(run, candidate, prepared, inputs.latest, merged.moved)
+        verdict = validate_candidate(run, candidate, prepared, inputs.latest, built)
         return publish_version(run, candidate, verdict, prepared, inputs)
 
 
@@ -87,11 +87,11 @@ def merge_candidate(run: Run, candidate: publish.Candidate, prepared: list[Prepa
 
 @task(name="validate_candidate", cache_policy=NO_CACHE)
 def validate_candidate(
-    run: Run, candidate: publish.Candidate, prepared: list[PreparedFile], latest: str | None, moved: dict
+    run: Run, candidate: publish.Candidate, prepared: list[PreparedFile], latest: str | None, built: Merged
 ) -> Verdict:
     with run.timed("validate"):
         return audited(candidate, run.settings, latest, [p.input_row() for p in prepared], raw_records(prepared),
-                       moved)
+                       built)
 
 
 @task(name="publish_version", cache_policy=NO_CACHE)

@@ -61,18 +61,19 @@ class Candidate:
         return {f.removesuffix(".parquet"): o["rows"] for f, o in self.outputs.items()}
 
 
-def new_candidate(dataset_dir: Path) -> Candidate:
-    """A new hidden directory beside the versions for a candidate's files."""
-    path = dataset_dir / f".candidate-{uuid.uuid4().hex[:12]}"
-    path.mkdir(parents=True)
-    return Candidate(path, {})
+def new_candidate(dataset_dir: Path, create: bool = True) -> Candidate:
+    """A new hidden directory beside the versions for a candidate's files (created now, or by its first table)."""
+    candidate = Candidate(dataset_dir / f".candidate-{uuid.uuid4().hex[:12]}", {})
+    if create:
+        candidate.path.mkdir(parents=True)
+    return candidate
 
 
 @contextmanager
 def staged(dataset_dir: Path) -> Iterator[Candidate]:
     """A new candidate for one run, removed when the run leaves without publishing or setting it aside."""
     # Created by its first table (write_table), so a run that ends early leaves nothing to remove.
-    candidate = Candidate(dataset_dir / f".candidate-{uuid.uuid4().hex[:12]}", {})
+    candidate = new_candidate(dataset_dir, create=False)
     try:
         yield candidate
     finally:

@@ -97,11 +97,6 @@ def parent_view(dataset_dir: Path, name: str) -> pl.DataFrame:
     )
 
 
-def parent_aliases(dataset_dir: Path, name: str) -> pl.DataFrame:
-    """Each paper id of a version with its aliases: what the merge keeps from the parent (flows/identity.py)."""
-    return scanned_table(dataset_dir, name, "papers").select("paper_id", "aliases").collect()
-
-
 def unchanged_since(
     dataset_dir: Path, name: str, run_print: str, file_days: dict[str, str], runs_dir: Path | None = None
 ) -> bool:
