@@ -42,7 +42,7 @@ def diff_summary(summary: Any, parent: Any = None) -> dict:
     return fact | {
         "other": None,
         "rows": [(k, word, summary[k], meaning) for k, word, meaning in DIFF_ROWS if k in summary],
-        "extra": [(k, v) for k, v in summary.items() if k not in _DIFF_KEYS and k != "changed_fields"],
+        "extra": [(k, _said(v)) for k, v in summary.items() if k not in _DIFF_KEYS and k != "changed_fields"],
         # Most changed first; None when the diff does not say (an older manifest), [] when nothing changed.
         "fields": (
             sorted(fields.items(), key=lambda kv: (-kv[1] if isinstance(kv[1], int) else 0, str(kv[0])))
@@ -50,6 +50,13 @@ def diff_summary(summary: Any, parent: Any = None) -> dict:
             else ([] if "changed_fields" in summary else None)
         ),
     }
+
+
+def _said(value: Any) -> Any:
+    """A diff count as a reader says it: the appearance rows {"old": 100112, "new": 100224} as "100,112 → 100,224"."""
+    if isinstance(value, dict) and set(value) == {"old", "new"} and all(isinstance(v, int) for v in value.values()):
+        return f"{value['old']:,} → {value['new']:,}"
+    return value
 
 
 def inputs_table(inputs: Any) -> dict:

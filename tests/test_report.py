@@ -259,3 +259,8 @@ def test_a_template_change_changes_the_code_fingerprint(tmp_path: Path, monkeypa
     before = fingerprint.source_fingerprint(("flows",), ())
     template.write_text("<p>{{ x }}!</p>\n")
     assert fingerprint.source_fingerprint(("flows",), ()) != before
+
+
+def test_the_diffs_appearance_rows_read_as_before_and_after():
+    fact = facts.diff_summary({"added": 0, "changed": 1, "appearances": {"old": 100112, "new": 100224}}, "v2")
+    assert fact["extra"] == [("appearances", "100,112 → 100,224")]
