@@ -111,6 +111,71 @@ def links_table(records: pl.LazyFrame) -> pl.LazyFrame:
 TEXTS = ("title", "title_raw", "abstract", "abstract_raw")
 
 
+# Precedence: trusted source, highest version, newest digest; ties broken by the row (file, position), so the
+# same inputs always choose the same sighting. Only narrow columns are sorted; lists and texts are taken
+# afterwards from the chosen rows.
+_BY_PREFERENCE = (
+    ["paper_id", "source_rank", "arxiv_version", "digest_date", "row"],
+    {"descending": [False, False, True, True, True], "nulls_last": True},
+)
+
+
+def _source_rank() -> pl.Expr:
+    return pl.col("source_format").replace_strict(SOURCE_RANK, default=UNRANKED, return_dtype=pl.Int32).alias(
+        "source_rank"
+    )
+
+
+def title_rows(records: pl.LazyFrame) -> pl.LazyFrame:
+    """paper_id and the row its title comes from, ordered by that row: the papers table's row order.
+
+    The same choice as papers_chosen's `title_row`, without the other fields.
+    """
+    return (
+        records.select("paper_id", "row", "source_format", "arxiv_version", "digest_date")
+        .with_columns(_source_rank())
+        .sort(_BY_PREFERENCE[0], **_BY_PREFERENCE[1])
+        .group_by("paper_id")
+        .agg(pl.col("row").first().alias("title_row"))
+        .sort("title_row")
+    )
+
+
+def touched_papers(ided: pl.DataFrame, unided: pl.DataFrame, is_new: pl.Expr, parent: pl.DataFrame) -> pl.Series:
+    """Ids of the papers that adding the `is_new` records can make differ from `parent`'s (paper_id, aliases).
+
+    `ided` are every record with its paper_id (with_paper_ids), `unided` the same records before it. A paper is
+    touched when a new record joins it, when a record changes paper (a new arXiv id for a title key that old
+    title-only records share; the papers it leaves are touched too), when its aliases would change (a title id
+    of one of its records was published since), or when the parent does not hold it (never published, or
+    moved to quarantine by a record check). Every other paper has the records, and so the row, it had in the
+    parent. Example: one new digest re-sighting 100 known papers and bringing 12 new ones -> those 112 ids.
+    """
+    new_records = ided.filter(is_new)
+    keys = new_records.filter(pl.col("title_key") != "")["title_key"].unique()
+    shares_key = pl.col("title_key").is_in(keys.implode())
+    old_ids_of_shared = (
+        with_paper_ids(unided.lazy().filter(~is_new & shares_key)).select("paper_id").collect().to_series()
+    )
+    known = pl.concat([parent["paper_id"], parent["aliases"].explode()]).drop_nulls().unique()
+    new_alias = (
+        ided.filter(pl.col("title_id").is_in(known.implode()) & (pl.col("title_id") != pl.col("paper_id")))
+        .select("paper_id", "title_id")
+        .join(
+            parent.select("paper_id", pl.col("aliases").alias("title_id")).explode("title_id"),
+            on=["paper_id", "title_id"], how="anti",
+        )
+    )
+    unpublished = ided.select("paper_id").unique().join(parent.select("paper_id"), on="paper_id", how="anti")
+    return pl.concat([
+        new_records["paper_id"],
+        ided.filter(shares_key)["paper_id"],
+        old_ids_of_shared,
+        new_alias["paper_id"],
+        unpublished["paper_id"],
+    ]).unique().sort()
+
+
 def papers_chosen(records: pl.LazyFrame, links: pl.LazyFrame, parent: pl.DataFrame | None = None) -> pl.LazyFrame:
     """One row per paper without its texts: fields by precedence, dates and counts, and the rows to take the
     title (`title_row`) and the abstract (`abstract_row`) from; papers ordered by their title's row.
@@ -120,7 +185,6 @@ def papers_chosen(records: pl.LazyFrame, links: pl.LazyFrame, parent: pl.DataFra
     `parent` is the previous version's (paper_id, aliases): a title id published there that now belongs to an
     arXiv paper becomes that paper's alias, and aliases once published are kept.
     """
-    rank = pl.col("source_format").replace_strict(SOURCE_RANK, default=UNRANKED, return_dtype=pl.Int32)
     parent_aliases = (
         parent.select("paper_id", pl.col("aliases").alias("parent_aliases"))
         if parent is not None
@@ -129,14 +193,8 @@ def papers_chosen(records: pl.LazyFrame, links: pl.LazyFrame, parent: pl.DataFra
     known = pl.concat([parent_aliases["paper_id"], parent_aliases["parent_aliases"].explode()]).drop_nulls()
     # Decided per record, outside the aggregation: a literal inside agg() would be repeated for every group.
     published_title_id = pl.when(pl.col("title_id").is_in(known.unique().implode())).then(pl.col("title_id"))
-    # Precedence: trusted source, highest version, newest digest; ties broken by the row (file, position), so
-    # the same inputs always choose the same sighting. Only narrow columns are sorted; lists and texts are
-    # taken afterwards from the chosen rows.
-    by_preference = (
-        ["paper_id", "source_rank", "arxiv_version", "digest_date", "row"],
-        {"descending": [False, False, True, True, True], "nulls_last": True},
-    )
-    ranked = records.with_columns(rank.alias("source_rank"))
+    by_preference = _BY_PREFERENCE
+    ranked = records.with_columns(_source_rank())
     core = (
         ranked.select(
             "paper_id", "row", "source_rank", "arxiv_version", "digest_date", "has_abstract",

@@ -8,6 +8,7 @@ flows/publish.py.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
@@ -16,35 +17,65 @@ from pathlib import Path
 import polars as pl
 
 from flows import identity, language, publish, store
+from flows.fingerprint import run_fingerprint
 from flows.extract import UnusableInput
 from flows.prepare import PreparedFile
 from flows.readers.safety import bounded_links
 from flows.record_checks import Moved, quarantined_offenders
-from schemas.tables import APPEARANCES, LINKS, PAPERS, QUARANTINE, empty
+from schemas.tables import APPEARANCES, LINKS, PAPERS, QUARANTINE, empty, polars_schema
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Merged:
     """What merging left in the candidate: the papers that record checks moved to quarantine (by check), whether
-    the tables are byte-identical to latest's, and latest's papers as the gate reads them (store.parent_view)."""
+    the tables are byte-identical to latest's, latest's papers as the gate reads them (store.parent_view), and
+    how many papers were rebuilt."""
 
     moved: dict[str, Moved]
     same_as_latest: bool
     parent: pl.DataFrame | None
+    rebuilt: int  # papers built from their records; the others were carried over from latest unchanged
+
+
+@dataclass(frozen=True)
+class Base:
+    """A published version this run may build on: made with this code and --year from inputs that this run
+    still has, byte for byte. Its papers that no new input touches are carried over instead of rebuilt."""
+
+    papers: Path  # its papers.parquet
+    new_paths: frozenset[str]  # this run's inputs it was not made from
+
+
+def base_version(dataset_dir: Path, latest: str | None, prepared: list[PreparedFile], year: int | None) -> Base | None:
+    """latest as a Base, or None when a full merge is needed (another code or --year, an input changed or gone)."""
+    if latest is None:
+        return None
+    manifest = store.read_manifest(dataset_dir, latest)
+    inputs = manifest.get("inputs", [])
+    if manifest.get("run_fingerprint") != run_fingerprint([(i["path"], i["sha256"]) for i in inputs], year):
+        return None
+    now = {p.path: (p.sha256, p.mtime_day) for p in prepared}
+    if any(now.get(i["path"]) != (i["sha256"], i.get("dated_by_file_time")) for i in inputs):
+        return None
+    new_paths = frozenset(now) - {i["path"] for i in inputs}
+    return Base(dataset_dir / latest / "papers.parquet", new_paths) if new_paths else None
 
 
 def merged(
     candidate: publish.Candidate, prepared: list[PreparedFile], dataset_dir: Path, latest: str | None,
-    row_group_size: int,
+    row_group_size: int, year: int | None = None,
 ) -> Merged:
     """The four tables written into the candidate, papers failing a blocking record check moved to quarantine,
     and the result compared with latest."""
     # Read once: the merge needs the parent's ids and aliases, the gate's drift checks the rest of this view.
     parent = store.parent_view(dataset_dir, latest) if latest else None
-    merged_candidate(candidate, prepared, parent.select("paper_id", "aliases") if parent is not None else None,
-                     row_group_size)
+    rebuilt = merged_candidate(candidate, prepared,
+                               parent.select("paper_id", "aliases") if parent is not None else None,
+                               row_group_size, base_version(dataset_dir, latest, prepared, year))
     moved = quarantined_offenders(candidate, row_group_size)
-    return Merged(moved, publish.same_as_latest(dataset_dir, candidate), parent)
+    return Merged(moved, publish.same_as_latest(dataset_dir, candidate), parent, rebuilt)
 
 
 def merged_candidate(
@@ -52,8 +83,14 @@ def merged_candidate(
     prepared: list[PreparedFile],
     parent_ids: pl.DataFrame | None,
     row_group_size: int,
-) -> None:
-    """Write papers, appearances, links and quarantine into the candidate (candidate.rows() counts them)."""
+    base: Base | None = None,
+) -> int:
+    """Write papers, appearances, links and quarantine into the candidate (candidate.rows() counts them);
+    returns how many papers were built from their records.
+
+    With a `base` (and parent_ids, its papers' ids and aliases), only the papers the new inputs touch are
+    chosen and completed again; the others are copied from the base, in the same order, to the same bytes.
+    """
     quarantine = (
         pl.scan_parquet([p.quarantine_path for p in prepared]).collect() if prepared else empty(QUARANTINE)
     )
@@ -62,20 +99,81 @@ def merged_candidate(
         reasons = "; ".join(sorted({f"{r['source_path']}: {r['reason']}" for r in quarantine.iter_rows(named=True)}))
         raise UnusableInput(f"no usable records ({reasons or 'nothing readable'})")
     # Every column but the texts, read once: ~0.2 KB a record, where the texts are ~2.4 KB.
-    records = identity.with_paper_ids(
+    unided = (
         pl.scan_parquet([p.records_path for p in with_records], row_index_name="row")
         .with_columns(pl.col("abstract").is_not_null().alias("has_abstract"))
         .select(pl.exclude(*identity.TEXTS))
-    ).collect().lazy()
+        .collect()
+    )
+    records = identity.with_paper_ids(unided.lazy()).collect().lazy()
     # URLs past the sane bound (a data: URI, a page glued to a link) are not published as links.
     links, _too_long = bounded_links(identity.links_table(records).collect())
-    chosen = identity.papers_chosen(records, links.lazy(), parent_ids).collect()
-    publish.write_table(candidate, "papers", _papers_by_file(chosen, with_records), PAPERS, row_group_size)
-    del chosen
+    over_base = None
+    if base is not None and parent_ids is not None:
+        over_base = _papers_over_base(records.collect(), unided, links, parent_ids, with_records, base,
+                                      row_group_size)
+    del unided
+    if over_base is not None:
+        rebuilt, papers = over_base
+    else:
+        chosen = identity.papers_chosen(records, links.lazy(), parent_ids).collect()
+        rebuilt, papers = chosen.height, _papers_by_file(chosen, with_records)
+    publish.write_table(candidate, "papers", papers, PAPERS, row_group_size)
+    del papers
     appearances = identity.appearances_table(records).collect()
     publish.write_table(candidate, "appearances", [appearances], APPEARANCES, row_group_size)
     publish.write_table(candidate, "links", [links], LINKS, row_group_size)
     publish.write_table(candidate, "quarantine", [quarantine], QUARANTINE, row_group_size)
+    return rebuilt
+
+
+def _papers_over_base(
+    records: pl.DataFrame, unided: pl.DataFrame, links: pl.DataFrame, parent: pl.DataFrame,
+    files: list[PreparedFile], base: Base, row_group_size: int,
+) -> tuple[int, Iterator[pl.DataFrame]] | None:
+    """The papers table as a full merge would write it, rebuilding only the touched papers (the rest are the
+    base's rows, read a row group at a time), with how many were rebuilt; None when the base's row order is not
+    the one expected."""
+    touched = identity.touched_papers(records, unided, pl.col("source_path").is_in(sorted(base.new_paths)), parent)
+    order = identity.title_rows(records.lazy()).collect()
+    carried = ~order["paper_id"].is_in(touched.implode())
+    # Carried papers keep their title's sighting, and rows only shift by whole inserted files: their order in
+    # the base must be their order here. A base that says otherwise (written by other code) is not reused.
+    from_base = parent["paper_id"].is_in(order["paper_id"].filter(carried).implode())
+    if not parent["paper_id"].filter(from_base).equals(order["paper_id"].filter(carried)):
+        log.warning("%s is not in the expected row order; rebuilding every paper", base.papers)
+        return None
+    log.info("papers: %s rebuilt, %s carried over from %s", f"{touched.len():,}", f"{int(carried.sum()):,}",
+             base.papers.parent.name)
+    in_touched = pl.col("paper_id").is_in(touched.implode())
+    chosen = identity.papers_chosen(records.lazy().filter(in_touched), links.lazy().filter(in_touched), parent)
+    rebuilt = list(_papers_by_file(chosen.collect(), files))
+    fresh = pl.concat(rebuilt).select(PAPERS.names).cast(dict(polars_schema(PAPERS))) if rebuilt else None
+    rows = _interleaved(order.with_columns(carried.alias("carried")), from_base, fresh, base.papers, row_group_size)
+    return touched.len(), rows
+
+
+def _interleaved(
+    order: pl.DataFrame, from_base: pl.Series, fresh: pl.DataFrame | None, base: Path, row_group_size: int
+) -> Iterator[pl.DataFrame]:
+    """Papers in `order`: carried ones from the base file (in its order, `from_base` marking them), the others
+    from `fresh`, one row group of `order` at a time."""
+    # Polars reads a row group of the base at a time (2-4x faster than pyarrow's batches into Polars).
+    batches = (pl.scan_parquet(base).slice(at, row_group_size).collect() for at in range(0, from_base.len(),
+                                                                                        row_group_size))
+    waiting, offset = [], 0
+    for part in order.iter_slices(row_group_size):
+        need, rows = int(part["carried"].sum()), []
+        if need:
+            while sum(w.height for w in waiting) < need:
+                batch = next(batches)
+                waiting.append(batch.filter(from_base.slice(offset, batch.height)))
+                offset += batch.height
+            pool = pl.concat(waiting)
+            rows, waiting = [pool.head(need)], [pool.slice(need)]
+        if fresh is not None:
+            rows.append(fresh.join(part.select("paper_id"), on="paper_id"))
+        yield part.select("paper_id").join(pl.concat(rows), on="paper_id", how="left", maintain_order="left")
 
 
 def _papers_by_file(chosen: pl.DataFrame, files: list[PreparedFile]) -> Iterator[pl.DataFrame]:

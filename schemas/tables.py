@@ -112,6 +112,30 @@ QUARANTINE = pa.schema(
     ]
 )
 
+# How columns are laid out in Parquet. Free text gets neither a dictionary (pyarrow builds one, gives up past
+# 1 MB and falls back to plain: at a million papers, reading such a file back took 6.7 s instead of 1.9 s) nor
+# min/max statistics (an abstract's prune nothing and bloat the footer). Mostly-distinct values (ids, URLs) keep
+# their statistics, which prune lookups by id, but no dictionary.
+FREE_TEXT = frozenset({"title", "title_raw", "abstract", "abstract_raw", "comments", "journal_ref", "authors",
+                       "authors_raw", "raw_text", "url_raw"})
+MOSTLY_DISTINCT = frozenset({"paper_id", "arxiv_id", "doi", "code_url", "project_url", "aliases", "url"})
+
+
+def parquet_layout(schema: pa.Schema) -> dict[str, list[str]]:
+    """pyarrow ParquetWriter options naming the leaf columns that get a dictionary and statistics.
+
+    >>> parquet_layout(pa.schema([("abstract", pa.string()), ("flags", pa.list_(pa.string()))]))
+    {'use_dictionary': ['flags.list.element'], 'write_statistics': ['flags.list.element']}
+    """
+    def leaf(field: pa.Field) -> str:
+        return f"{field.name}.list.element" if pa.types.is_list(field.type) else field.name
+
+    return {
+        "use_dictionary": [leaf(f) for f in schema if f.name not in FREE_TEXT | MOSTLY_DISTINCT],
+        "write_statistics": [leaf(f) for f in schema if f.name not in FREE_TEXT],
+    }
+
+
 PUBLISHED: dict[str, pa.Schema] = {
     "papers": PAPERS,
     "appearances": APPEARANCES,

@@ -1,0 +1,89 @@
+"""The merge over a base version: papers no new input touches are carried over from latest, and the candidate
+is byte for byte what a merge of every paper writes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import SEED
+
+from flows import merge, pipeline, publish, store
+from flows.prepare import listed_inputs, prepared_files
+from flows.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# Invented (no real dump gives it): HF daily JSON naming the seed's first paper with its arXiv id, so the
+# seed's title-only sighting of it joins arxiv:2411.18673 and its title id becomes an alias.
+AC3D = "AC3D: Analyzing and Improving 3D Camera Control in Video Diffusion Transformers"
+REIDENTIFYING = json.dumps([{"paper": {"id": "2411.18673", "title": AC3D, "summary": "We analyze camera motion.",
+                                       "submittedOnDailyAt": "2025-03-20T05:00:00.000Z"}, "title": AC3D}])
+
+
+def _both_ways(raw: Path, out: Path) -> tuple[int, dict, int, dict]:
+    """Merge the run's inputs over latest, then every paper again: (rebuilt, outputs) for each."""
+    settings = Settings(raw_dir=raw, out_dir=out, year=2025)
+    inputs = listed_inputs(settings)
+    prepared = prepared_files(inputs.jobs, 1)
+    base = merge.base_version(settings.dataset_dir, inputs.latest, prepared, settings.year)
+    assert base is not None
+    parent = store.parent_view(settings.dataset_dir, inputs.latest).select("paper_id", "aliases")
+    found = []
+    for used in (base, None):
+        with publish.staged(settings.dataset_dir) as candidate:
+            rebuilt = merge.merged_candidate(candidate, prepared, parent, 7, used)
+            found += [rebuilt, {name: o["sha256"] for name, o in candidate.outputs.items()}]
+    return tuple(found)
+
+
+@pytest.fixture
+def published_seed(tmp_path: Path) -> tuple[Path, Path]:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    raw.mkdir()
+    shutil.copy(SEED, raw / SEED.name)
+    assert pipeline.papers_run(raw_dir=raw, out_dir=out, year=2025, row_group_size=7).version == "v1"
+    return raw, out
+
+
+@pytest.mark.parametrize("added", [
+    {"zz_daily.json": FIXTURES / "hf_json" / "daily_2025-03-14.json", "zz_listing.txt": FIXTURES / "arxiv_listing" / "listing.txt"},
+    {"000_first.json": FIXTURES / "hf_json" / "daily_2025-03-14.json", "zz_feed.xml": FIXTURES / "feeds" / "rss_new.xml"},
+    {"zz_reid.json": REIDENTIFYING},
+    {"001_again.txt": SEED},
+], ids=["new-files-after", "new-files-around", "reidentifies-a-title-id", "re-sights-every-paper"])
+def test_merging_over_latest_writes_what_a_full_merge_writes(published_seed, added):
+    raw, out = published_seed
+    for name, content in added.items():
+        (raw / name).write_bytes(content.read_bytes() if isinstance(content, Path) else content.encode())
+    rebuilt, outputs, rebuilt_all, outputs_all = _both_ways(raw, out)
+    assert outputs == outputs_all
+    papers = pl.read_parquet(out / "papers" / "v1" / "papers.parquet").height
+    assert rebuilt_all >= papers and 0 < rebuilt <= rebuilt_all
+
+
+def test_a_reidentified_paper_is_rebuilt_and_keeps_its_title_id_as_alias(published_seed):
+    raw, out = published_seed
+    (raw / "zz_reid.json").write_text(REIDENTIFYING)
+    rebuilt, _, rebuilt_all, _ = _both_ways(raw, out)
+    assert rebuilt == 2  # the new arXiv paper and the title-id paper it absorbs
+    result = pipeline.papers_run(raw_dir=raw, out_dir=out, year=2025, row_group_size=7)
+    papers = pl.read_parquet(out / "papers" / result.version / "papers.parquet")
+    ac3d = papers.filter(pl.col("paper_id") == "arxiv:2411.18673").row(0, named=True)
+    assert ac3d["aliases"] and ac3d["aliases"][0].startswith("title:")
+    assert papers.height == rebuilt_all  # the title-id paper became the arXiv one: as many papers as v1
+    assert papers.height == pl.read_parquet(out / "papers" / "v1" / "papers.parquet").height
+
+
+def test_no_base_when_an_input_changed_or_the_code_differs(published_seed):
+    raw, out = published_seed
+    settings = Settings(raw_dir=raw, out_dir=out, year=2025)
+    (raw / "zz_daily.json").write_bytes((FIXTURES / "hf_json" / "daily_2025-03-14.json").read_bytes())
+    prepared = prepared_files(listed_inputs(settings).jobs, 1)
+    assert merge.base_version(settings.dataset_dir, "v1", prepared, 2025).new_paths == {"zz_daily.json"}
+    assert merge.base_version(settings.dataset_dir, "v1", prepared, 2024) is None  # another --year
+    (raw / SEED.name).write_bytes(SEED.read_bytes() + b"\n")
+    assert merge.base_version(settings.dataset_dir, "v1", prepared_files(listed_inputs(settings).jobs, 1), 2025) is None
