@@ -17,8 +17,8 @@ from pathlib import Path
 import polars as pl
 
 from flows import identity, language, publish, store
-from flows.fingerprint import run_fingerprint
 from flows.extract import UnusableInput
+from flows.fingerprint import run_fingerprint
 from flows.prepare import PreparedFile
 from flows.readers.safety import bounded_links
 from flows.record_checks import Moved, quarantined_offenders
