@@ -231,11 +231,24 @@ def refuse_schema_change(parent_schema: dict, parent: str) -> None:
 
 def diff_against_parent(
     parent: str, parent_papers: pl.LazyFrame, parent_appearances: pl.LazyFrame, parent_inputs: list[dict],
-    tables: dict[str, pl.LazyFrame], inputs: list[dict], allow_removals: bool,
+    tables: dict[str, pl.LazyFrame], inputs: list[dict], allow_removals: bool, only: pl.Series | None = None,
 ) -> dict:
     """The candidate's diff against its parent; raises RemovalsRefused when it drops papers and removals are not
-    allowed (the refusal names the papers and the inputs that explain them)."""
-    diff = papers_diff(parent_papers, tables["papers"], parent_appearances, tables["appearances"])
+    allowed (the refusal names the papers and the inputs that explain them).
+
+    `only`: the ids (old and new) of the only papers that can differ, every other paper being the parent's row
+    byte for byte; those are compared, the others counted as unchanged.
+    """
+    if only is None:
+        diff = papers_diff(parent_papers, tables["papers"], parent_appearances, tables["appearances"])
+    else:
+        keep = pl.col("paper_id").is_in(only.implode())
+        new_papers = tables["papers"].lazy()
+        diff = papers_diff(parent_papers.filter(keep), new_papers.filter(keep), parent_appearances.filter(keep),
+                           tables["appearances"].lazy().filter(keep))
+        diff["summary"]["unchanged"] += row_count(new_papers) - row_count(new_papers.filter(keep))
+        diff["summary"]["appearances"] = {"old": row_count(parent_appearances),
+                                          "new": row_count(tables["appearances"])}
     if diff["removed"] and not allow_removals:
         gone = pl.DataFrame({"paper_id": diff["removed"]}, schema={"paper_id": pl.String}).lazy()
         raise RemovalsRefused(removals(

@@ -31,12 +31,12 @@ log = logging.getLogger(__name__)
 class Merged:
     """What merging left in the candidate: the papers that record checks moved to quarantine (by check), whether
     the tables are byte-identical to latest's, latest's papers as the gate reads them (store.parent_view), and
-    how many papers were rebuilt."""
+    which papers were rebuilt (the others were carried over from latest unchanged)."""
 
     moved: dict[str, Moved]
     same_as_latest: bool
     parent: pl.DataFrame | None
-    rebuilt: int  # papers built from their records; the others were carried over from latest unchanged
+    rebuilt: pl.Series | None  # ids of the papers built from their records; None: every paper was
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,9 @@ def merged_candidate(
     parent_ids: pl.DataFrame | None,
     row_group_size: int,
     base: Base | None = None,
-) -> int:
+) -> pl.Series | None:
     """Write papers, appearances, links and quarantine into the candidate (candidate.rows() counts them);
-    returns how many papers were built from their records.
+    returns the ids of the papers built from their records, or None when every paper was.
 
     With a `base` (and parent_ids, its papers' ids and aliases), only the papers the new inputs touch are
     chosen and completed again; the others are copied from the base, in the same order, to the same bytes.
@@ -117,7 +117,7 @@ def merged_candidate(
         rebuilt, papers = over_base
     else:
         chosen = identity.papers_chosen(records, links.lazy(), parent_ids).collect()
-        rebuilt, papers = chosen.height, _papers_by_file(chosen, with_records)
+        rebuilt, papers = None, _papers_by_file(chosen, with_records)
     publish.write_table(candidate, "papers", papers, PAPERS, row_group_size)
     del papers
     appearances = identity.appearances_table(records).collect()
@@ -130,10 +130,10 @@ def merged_candidate(
 def _papers_over_base(
     records: pl.DataFrame, unided: pl.DataFrame, links: pl.DataFrame, parent: pl.DataFrame,
     files: list[PreparedFile], base: Base, row_group_size: int,
-) -> tuple[int, Iterator[pl.DataFrame]] | None:
+) -> tuple[pl.Series, Iterator[pl.DataFrame]] | None:
     """The papers table as a full merge would write it, rebuilding only the touched papers (the rest are the
-    base's rows, read a row group at a time), with how many were rebuilt; None when the base's row order is not
-    the one expected."""
+    base's rows, read a row group at a time), with the ids of those rebuilt; None when the base's row order is
+    not the one expected."""
     touched = identity.touched_papers(records, unided, pl.col("source_path").is_in(sorted(base.new_paths)), parent)
     order = identity.title_rows(records.lazy()).collect()
     carried = ~order["paper_id"].is_in(touched.implode())
@@ -150,7 +150,7 @@ def _papers_over_base(
     rebuilt = list(_papers_by_file(chosen.collect(), files))
     fresh = pl.concat(rebuilt).select(PAPERS.names).cast(dict(polars_schema(PAPERS))) if rebuilt else None
     rows = _interleaved(order.with_columns(carried.alias("carried")), from_base, fresh, base.papers, row_group_size)
-    return touched.len(), rows
+    return touched, rows
 
 
 def _interleaved(

@@ -80,7 +80,7 @@ def merge_candidate(run: Run, candidate: publish.Candidate, prepared: list[Prepa
     with run.timed("merge"):
         result = merged(candidate, prepared, s.dataset_dir, inputs.latest, s.row_group_size, s.year)
     run.log.info("built %s; papers rebuilt from their records: %s", ", ".join(
-        f"{k}={v:,}" for k, v in candidate.rows().items()), f"{result.rebuilt:,}")
+        f"{k}={v:,}" for k, v in candidate.rows().items()), "all" if result.rebuilt is None else f"{result.rebuilt.len():,}")
     if result.same_as_latest:
         publish.remember_run(s.runs_cache_dir, inputs.run_print, inputs.latest)
     return result
