@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -118,12 +119,15 @@ def merged_candidate(
     else:
         chosen = identity.papers_chosen(records, links.lazy(), parent_ids).collect()
         rebuilt, papers = None, _papers_by_file(chosen, with_records)
-    publish.write_table(candidate, "papers", papers, PAPERS, row_group_size)
-    del papers
-    appearances = identity.appearances_table(records).collect()
-    publish.write_table(candidate, "appearances", [appearances], APPEARANCES, row_group_size)
-    publish.write_table(candidate, "links", [links], LINKS, row_group_size)
-    publish.write_table(candidate, "quarantine", [quarantine], QUARANTINE, row_group_size)
+    # papers.parquet is written in a thread (Polars and pyarrow's encoder release the GIL) while the three
+    # other tables are built and written on the other core.
+    with ThreadPoolExecutor(1, thread_name_prefix="write-papers") as pool:
+        writing = pool.submit(publish.write_table, candidate, "papers", papers, PAPERS, row_group_size)
+        appearances = identity.appearances_table(records).collect()
+        publish.write_table(candidate, "appearances", [appearances], APPEARANCES, row_group_size)
+        publish.write_table(candidate, "links", [links], LINKS, row_group_size)
+        publish.write_table(candidate, "quarantine", [quarantine], QUARANTINE, row_group_size)
+        writing.result()
     return rebuilt
 
 
