@@ -116,6 +116,7 @@ def timed_run(raw: Path, out: Path, env: dict[str, str] | None = None) -> dict:
         # Interpreter start, imports, Prefect's API and flow bookkeeping: what no stage accounts for.
         "orchestration_overhead_s": round(wall - staged, 2) if staged else None,
         "workers_cpu_s": stages.get("worker_cpu_s", {}),
+        "papers_rebuilt": stages.get("papers_rebuilt"),  # the rest carried over from latest unchanged
         "peak_rss_main_mib": stages.get("peak_rss_mib", {}),
         "output": [ln for ln in output.strip().splitlines() if ln.startswith(("published", "unchanged"))][-1:],
     }

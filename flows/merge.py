@@ -4,6 +4,11 @@ Reads the per-file Parquet lazily and never holds the texts of the whole history
 on narrow columns (ids, ranks, dates, row numbers), then completed with their texts file by file and written
 a row group at a time. Identity and precedence rules live in flows/identity.py; files are written by
 flows/publish.py.
+
+Over a base (latest, made with this code and --year from inputs this run still has byte for byte), only the
+papers that new inputs touch (identity.touched_papers) are chosen and completed again; every other paper is
+latest's row, copied in order. The result is byte for byte what merging every paper writes
+(tests/test_merge.py), and the gate's diff then compares only the rebuilt papers.
 """
 
 from __future__ import annotations

@@ -79,8 +79,10 @@ def merge_candidate(run: Run, candidate: publish.Candidate, prepared: list[Prepa
     s = run.settings
     with run.timed("merge"):
         result = merged(candidate, prepared, s.dataset_dir, inputs.latest, s.row_group_size, s.year)
-    run.log.info("built %s; papers rebuilt from their records: %s", ", ".join(
-        f"{k}={v:,}" for k, v in candidate.rows().items()), "all" if result.rebuilt is None else f"{result.rebuilt.len():,}")
+    rows = candidate.rows()
+    run.papers_rebuilt = rows.get("papers", 0) if result.rebuilt is None else result.rebuilt.len()
+    run.log.info("built %s; papers rebuilt from their records: %s", ", ".join(f"{k}={v:,}" for k, v in rows.items()),
+                 f"{run.papers_rebuilt:,}")
     if result.same_as_latest:
         publish.remember_run(s.runs_cache_dir, inputs.run_print, inputs.latest)
     return result

@@ -45,6 +45,7 @@ class Run:
         self.wall: dict[str, float] = {}
         self.peak_rss_mib: dict[str, int] = {}
         self.worker_cpu: dict[str, float] = {}
+        self.papers_rebuilt: int | None = None  # papers built from their records (the rest carried over)
 
     @contextlib.contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -67,7 +68,8 @@ class Run:
     def timings(self) -> dict:
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
         return {"wall_s": self.wall, "flow_body_s": round(time.perf_counter() - self.started, 3),
-                "peak_rss_mib": self.peak_rss_mib, "worker_cpu_s": self.worker_cpu, "largest_worker_rss_mib": children}
+                "peak_rss_mib": self.peak_rss_mib, "worker_cpu_s": self.worker_cpu, "largest_worker_rss_mib": children,
+                "papers_rebuilt": self.papers_rebuilt}
 
     # ------------------------------------------------------------------------------------------ endings
 
