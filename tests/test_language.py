@@ -87,7 +87,7 @@ def test_the_english_shortcut_agrees_with_plain_langdetect():
         "Wir stellen ein neues Verfahren für die Erzeugung von Videos vor, das auf Diffusionsmodellen beruht.",
         "The of and that with this which we our are: una lista di parole non fa una frase inglese.",
     ]
-    shortcut = language.plainly_english(pl.Series(texts).str.slice(0, language.SAMPLE_CHARS))
+    shortcut = language.plainly_english(pl.Series(texts))
     assert shortcut.sum() >= 60  # the shortcut does carry most of the seed
     DetectorFactory.seed = 0
     for text, short in zip(texts, shortcut):
