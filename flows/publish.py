@@ -82,9 +82,11 @@ def staged(dataset_dir: Path) -> Iterator[Candidate]:
 
 
 def write_table(
-    candidate: Candidate, name: str, frames: Iterable[pl.DataFrame], schema: pa.Schema, row_group_size: int
+    candidate: Candidate, name: str, frames: Iterable[pl.DataFrame | pa.Table], schema: pa.Schema,
+    row_group_size: int,
 ) -> None:
-    """Write frames, in order, as one Parquet table of the candidate, holding at most a row group at a time.
+    """Write frames (Polars, or Arrow already in `schema`'s types), in order, as one Parquet table of the
+    candidate, holding at most a row group at a time.
 
     Row groups are cut every `row_group_size` rows whatever the frames' sizes, and each is written from one
     contiguous buffer: the same rows give the same bytes, however they arrived.
@@ -96,21 +98,21 @@ def write_table(
     with pq.ParquetWriter(target, schema, compression="zstd", compression_level=3, store_schema=True,
                           **parquet_layout(schema)) as writer:
 
-        def flush(frames: list[pl.DataFrame]) -> None:
-            table = conform(pl.concat(frames, rechunk=True), schema).combine_chunks()
-            writer.write_table(table, row_group_size=row_group_size)
+        def flush(tables: list[pa.Table]) -> None:
+            writer.write_table(pa.concat_tables(tables).combine_chunks(), row_group_size=row_group_size)
 
         for frame in frames:
-            pending.append(frame)
-            pending_rows += frame.height
+            table = frame.cast(schema) if isinstance(frame, pa.Table) else conform(frame, schema)
+            pending.append(table)
+            pending_rows += table.num_rows
             while pending_rows >= row_group_size:
-                whole = pl.concat(pending, rechunk=False)
-                flush([whole.head(row_group_size)])
+                whole = pa.concat_tables(pending)
+                flush([whole.slice(0, row_group_size)])
                 rows += row_group_size
                 rest = whole.slice(row_group_size)
-                pending, pending_rows = [rest], rest.height
+                pending, pending_rows = [rest], rest.num_rows
         if pending_rows or not rows:
-            flush(pending or [empty(schema)])
+            flush(pending or [conform(empty(schema), schema)])
             rows += pending_rows
     candidate.outputs[target.name] = {"sha256": sha256_file(target), "bytes": target.stat().st_size, "rows": rows}
 
