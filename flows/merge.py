@@ -56,13 +56,20 @@ class Base:
     new_paths: frozenset[str]  # this run's inputs it was not made from
 
 
-def base_version(dataset_dir: Path, latest: str | None, prepared: list[PreparedFile], year: int | None) -> Base | None:
-    """latest as a Base, or None when a full merge is needed (another code or --year, an input changed or gone)."""
+def base_version(
+    dataset_dir: Path, latest: str | None, prepared: list[PreparedFile], year: int | None,
+    runs_dir: Path | None = None,
+) -> Base | None:
+    """latest as a Base, or None when a full merge is needed (another code or --year, an input changed or gone).
+
+    latest qualifies when this code, run on latest's own inputs, gives latest: it published latest, or it was
+    run on them since and gave the same content (remembered in runs_dir).
+    """
     if latest is None:
         return None
-    manifest = store.read_manifest(dataset_dir, latest)
-    inputs = manifest.get("inputs", [])
-    if manifest.get("run_fingerprint") != run_fingerprint([(i["path"], i["sha256"]) for i in inputs], year):
+    inputs = store.read_manifest(dataset_dir, latest).get("inputs", [])
+    own_run = run_fingerprint([(i["path"], i["sha256"]) for i in inputs], year)
+    if not store.made_by(dataset_dir, latest, own_run, runs_dir):
         return None
     now = {p.path: (p.sha256, p.mtime_day) for p in prepared}
     if any(now.get(i["path"]) != (i["sha256"], i.get("dated_by_file_time")) for i in inputs):
@@ -73,7 +80,7 @@ def base_version(dataset_dir: Path, latest: str | None, prepared: list[PreparedF
 
 def merged(
     candidate: publish.Candidate, prepared: list[PreparedFile], dataset_dir: Path, latest: str | None,
-    row_group_size: int, year: int | None = None,
+    row_group_size: int, year: int | None = None, runs_dir: Path | None = None,
 ) -> Merged:
     """The four tables written into the candidate, papers failing a blocking record check moved to quarantine,
     and the result compared with latest."""
@@ -81,7 +88,7 @@ def merged(
     parent = store.parent_view(dataset_dir, latest) if latest else None
     rebuilt = merged_candidate(candidate, prepared,
                                parent.select("paper_id", "aliases") if parent is not None else None,
-                               row_group_size, base_version(dataset_dir, latest, prepared, year))
+                               row_group_size, base_version(dataset_dir, latest, prepared, year, runs_dir))
     moved = quarantined_offenders(candidate, row_group_size)
     return Merged(moved, publish.same_as_latest(dataset_dir, candidate), parent, rebuilt)
 

@@ -78,7 +78,7 @@ def prepare_files(run: Run, inputs: Inputs) -> list[PreparedFile]:
 def merge_candidate(run: Run, candidate: publish.Candidate, prepared: list[PreparedFile], inputs: Inputs) -> Merged:
     s = run.settings
     with run.timed("merge"):
-        result = merged(candidate, prepared, s.dataset_dir, inputs.latest, s.row_group_size, s.year)
+        result = merged(candidate, prepared, s.dataset_dir, inputs.latest, s.row_group_size, s.year, s.runs_cache_dir)
     rows = candidate.rows()
     run.papers_rebuilt = rows.get("papers", 0) if result.rebuilt is None else result.rebuilt.len()
     run.log.info("built %s; papers rebuilt from their records: %s", ", ".join(f"{k}={v:,}" for k, v in rows.items()),

@@ -97,6 +97,15 @@ def parent_view(dataset_dir: Path, name: str) -> pl.DataFrame:
     )
 
 
+def made_by(dataset_dir: Path, name: str, run_print: str, runs_dir: Path | None = None) -> bool:
+    """True when version `name` holds what a run with this fingerprint (inputs, --year, code) gives: it was
+    published by such a run, or such a run gave its content again (publish.remember_run)."""
+    if read_manifest(dataset_dir, name).get("run_fingerprint") == run_print:
+        return True
+    remembered = runs_dir / run_print if runs_dir is not None else None
+    return remembered is not None and remembered.is_file() and remembered.read_text().strip() == name
+
+
 def unchanged_since(
     dataset_dir: Path, name: str, run_print: str, file_days: dict[str, str], runs_dir: Path | None = None
 ) -> bool:
@@ -104,12 +113,9 @@ def unchanged_since(
 
     Digests dated by their file time are also compared on that day (a touched file can change its date).
     """
-    manifest = read_manifest(dataset_dir, name)
-    remembered = runs_dir is not None and (runs_dir / run_print).is_file() and (
-        (runs_dir / run_print).read_text().strip() == name
-    )
-    if manifest.get("run_fingerprint") != run_print and not remembered:
+    if not made_by(dataset_dir, name, run_print, runs_dir):
         return False
+    manifest = read_manifest(dataset_dir, name)
     dated = {i["path"]: i["dated_by_file_time"] for i in manifest.get("inputs", []) if i.get("dated_by_file_time")}
     return all(file_days.get(path) == day for path, day in dated.items())
 

@@ -96,3 +96,19 @@ def test_no_base_when_an_input_changed_or_the_code_differs(published_seed):
     assert merge.base_version(settings.dataset_dir, "v1", prepared, 2024) is None  # another --year
     (raw / SEED.name).write_bytes(SEED.read_bytes() + b"\n")
     assert merge.base_version(settings.dataset_dir, "v1", prepared_files(listed_inputs(settings).jobs, 1), 2025) is None
+
+
+def test_a_code_change_that_gave_latest_again_keeps_latest_as_base(published_seed, monkeypatch):
+    from flows import fingerprint
+    from flows.fingerprint import run_fingerprint
+
+    raw, out = published_seed
+    settings = Settings(raw_dir=raw, out_dir=out, year=2025)
+    (raw / "zz_daily.json").write_bytes((FIXTURES / "hf_json" / "daily_2025-03-14.json").read_bytes())
+    prepared = prepared_files(listed_inputs(settings).jobs, 1)
+    monkeypatch.setattr(fingerprint, "code_fingerprint", lambda: "other code")
+    assert merge.base_version(settings.dataset_dir, "v1", prepared, 2025, settings.runs_cache_dir) is None
+    # The other code, run on v1's inputs, gave v1's content again: the run remembered it (publish.remember_run).
+    publish.remember_run(settings.runs_cache_dir, run_fingerprint([(SEED.name, prepared[0].sha256)], 2025), "v1")
+    base = merge.base_version(settings.dataset_dir, "v1", prepared, 2025, settings.runs_cache_dir)
+    assert base is not None and base.new_paths == {"zz_daily.json"}
