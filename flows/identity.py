@@ -141,22 +141,28 @@ def title_rows(records: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def touched_papers(ided: pl.DataFrame, unided: pl.DataFrame, is_new: pl.Expr, parent: pl.DataFrame) -> pl.Series:
+def sharing_a_title_key(records: pl.DataFrame, is_new: pl.Expr) -> pl.DataFrame:
+    """The records `is_new` selects, and the others whose (non-empty) title key one of them has."""
+    keys = records.filter(is_new & (pl.col("title_key") != ""))["title_key"].unique()
+    return records.filter(is_new | pl.col("title_key").is_in(keys.implode()))
+
+
+def touched_papers(ided: pl.DataFrame, sharing: pl.DataFrame, is_new: pl.Expr, parent: pl.DataFrame) -> pl.Series:
     """Ids of the papers that adding the `is_new` records can make differ from `parent`'s (paper_id, aliases).
 
-    `ided` are every record with its paper_id (with_paper_ids), `unided` the same records before it. A paper is
-    touched when a new record joins it, when a record changes paper (a new arXiv id for a title key that old
-    title-only records share; the papers it leaves are touched too), when its aliases would change (a title id
-    of one of its records was published since), or when the parent does not hold it (never published, or
-    moved to quarantine by a record check). Every other paper has the records, and so the row, it had in the
-    parent. Example: one new digest re-sighting 100 known papers and bringing 12 new ones -> those 112 ids.
+    `ided` are every record with its paper_id (with_paper_ids); `sharing` is sharing_a_title_key of the records
+    before with_paper_ids. A paper is touched when a new record joins it, when a record changes paper (a new
+    arXiv id for a title key that old title-only records share; the papers it leaves are touched too), when its
+    aliases would change (a title id of one of its records was published since), or when the parent does not
+    hold it (never published, or moved to quarantine by a record check). Every other paper has the records,
+    and so the row, it had in the parent. Example: one new digest re-sighting 100 known papers and bringing 12
+    new ones -> those 112 ids.
     """
     new_records = ided.filter(is_new)
     keys = new_records.filter(pl.col("title_key") != "")["title_key"].unique()
     shares_key = pl.col("title_key").is_in(keys.implode())
-    old_ids_of_shared = (
-        with_paper_ids(unided.lazy().filter(~is_new & shares_key)).select("paper_id").collect().to_series()
-    )
+    # The old records sharing those keys, identified among themselves: the ids the parent gave them.
+    old_ids_of_shared = with_paper_ids(sharing.lazy().filter(~is_new)).select("paper_id").collect().to_series()
     known = pl.concat([parent["paper_id"], parent["aliases"].explode()]).drop_nulls().unique()
     new_alias = (
         ided.filter(pl.col("title_id").is_in(known.implode()) & (pl.col("title_id") != pl.col("paper_id")))

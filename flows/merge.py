@@ -118,14 +118,18 @@ def merged_candidate(
         .select(pl.exclude(*identity.TEXTS))
         .collect()
     )
+    # Over a base, what identifying the new records can change is decided by those sharing their title keys:
+    # kept (a few rows) so that the whole frame before identification need not be.
+    is_new = pl.col("source_path").is_in(sorted(base.new_paths)) if base is not None else None
+    sharing = identity.sharing_a_title_key(unided, is_new) if is_new is not None else None
     records = identity.with_paper_ids(unided.lazy()).collect().lazy()
+    del unided
     # URLs past the sane bound (a data: URI, a page glued to a link) are not published as links.
     links, _too_long = bounded_links(identity.links_table(records).collect())
     over_base = None
     if base is not None and parent_ids is not None:
-        over_base = _papers_over_base(records.collect(), unided, links, parent_ids, with_records, base,
+        over_base = _papers_over_base(records.collect(), sharing, is_new, links, parent_ids, with_records, base,
                                       row_group_size)
-    del unided
     if over_base is not None:
         rebuilt, papers = over_base
     else:
@@ -144,13 +148,13 @@ def merged_candidate(
 
 
 def _papers_over_base(
-    records: pl.DataFrame, unided: pl.DataFrame, links: pl.DataFrame, parent: pl.DataFrame,
+    records: pl.DataFrame, sharing: pl.DataFrame, is_new: pl.Expr, links: pl.DataFrame, parent: pl.DataFrame,
     files: list[PreparedFile], base: Base, row_group_size: int,
 ) -> tuple[pl.Series, Iterator[pl.DataFrame]] | None:
     """The papers table as a full merge would write it, rebuilding only the touched papers (the rest are the
     base's rows, read a row group at a time), with the ids of those rebuilt; None when the base's row order is
     not the one expected."""
-    touched = identity.touched_papers(records, unided, pl.col("source_path").is_in(sorted(base.new_paths)), parent)
+    touched = identity.touched_papers(records, sharing, is_new, parent)
     order = identity.title_rows(records.lazy()).collect()
     carried = ~order["paper_id"].is_in(touched.implode())
     # Carried papers keep their title's sighting, and rows only shift by whole inserted files: their order in
