@@ -94,15 +94,19 @@ def keys_exist(check: Check, e: Evidence) -> Computed:
 
 def not_match_regex(check: Check, e: Evidence) -> Computed:
     frame, column, regex = e.tables[check.table], check.kwargs["column"], check.kwargs["regex"]
-    counted = frame.lazy().select(
-        pl.col(column).is_not_null().sum().alias("values"),
-        pl.col(column).filter(pl.col(column).str.contains(regex)).implode().alias("bad"),
-    ).collect()
-    values, bad = counted["values"], counted["bad"].explode().drop_nulls()
-    observed = f"{bad.len():,} of {values.item():,} non-null values unexpected ({pct(bad.len(), values.item())})"
-    if nulls := row_count(frame) - values.item():
+    matches = pl.col(column).str.contains(regex)
+    # Counted first, as aggregates the streaming engine computes a morsel at a time: collecting the failing
+    # values in the same pass held the whole column (4.1 GB of abstracts at 3M papers, against 0.7 GB).
+    counted = frame.lazy().select(pl.col(column).is_not_null().sum().alias("values"), matches.sum().alias("bad"))
+    values, bad = counted.collect().row(0)
+    sample = (
+        frame.lazy().filter(matches).select(column).head(SAMPLE_SIZE).collect().to_series().to_list()
+        if bad else []
+    )
+    observed = f"{bad:,} of {values:,} non-null values unexpected ({pct(bad, values)})"
+    if nulls := row_count(frame) - values:
         observed += f"; {nulls:,} null skipped"
-    return bad.is_empty(), observed, list(dict.fromkeys(short(v) for v in bad.head(SAMPLE_SIZE)))
+    return not bad, observed, list(dict.fromkeys(short(v) for v in sample))
 
 
 def idless_ui_labels(check: Check, e: Evidence) -> Computed:
