@@ -89,12 +89,12 @@ def parent_view(dataset_dir: Path, name: str) -> pl.DataFrame:
     Texts are left out (at a million papers they are gigabytes); `abstract` is kept only as presence (true or
     null), which is all a null-share check reads.
     """
-    return (
-        scanned_table(dataset_dir, name, "papers")
-        .select("paper_id", "aliases", "language", "code_url",
-                pl.when(pl.col("abstract").is_not_null()).then(pl.lit(True)).alias("abstract"))
-        .collect()
-    )
+    papers = scanned_table(dataset_dir, name, "papers")
+    view = papers.select("paper_id", "aliases", "language", "code_url").collect()
+    # The abstracts' presence in a pass of its own, streamed: read along with the other columns, whole row
+    # groups of abstracts were held (3.4 GB peak at 3M papers; 0.9 GB apart).
+    present = papers.select(pl.when(pl.col("abstract").is_not_null()).then(pl.lit(True)).alias("abstract"))
+    return view.hstack(present.collect(engine="streaming"))
 
 
 def made_by(dataset_dir: Path, name: str, run_print: str, runs_dir: Path | None = None) -> bool:
