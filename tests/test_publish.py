@@ -132,6 +132,33 @@ def test_the_same_rows_give_the_same_bytes_however_they_arrive(tmp_path):
     assert pl.read_parquet(tmp_path / "whole" / next((tmp_path / "whole").iterdir()).name / "papers.parquet").equals(rows)
 
 
+def test_free_text_is_written_without_dictionary_or_statistics(tmp_path):
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("paper_id", pa.string()), ("abstract", pa.string()), ("language", pa.string()),
+                        ("flags", pa.list_(pa.string()))])
+    rows = pl.DataFrame({
+        "paper_id": [f"arxiv:2501.{i:05d}" for i in range(300)],
+        "abstract": [f"We study problem number {i} in depth." for i in range(300)],
+        "language": ["en", "fr", "de"] * 100,
+        "flags": [["abstract_missing"], []] * 150,
+    })
+    # Arrow tables in the schema's types are written as they are, to the same bytes as the Polars frame.
+    for name, frames in {"polars": [rows], "arrow": [rows.head(100).to_arrow().cast(schema), rows.slice(100)]}.items():
+        candidate = publish.new_candidate(tmp_path / name)
+        publish.write_table(candidate, "papers", frames, schema, row_group_size=1_000)
+        meta = pq.ParquetFile(candidate.path / "papers.parquet").metadata.row_group(0)
+        columns = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+        assert "RLE_DICTIONARY" not in columns["abstract"].encodings and not columns["abstract"].is_stats_set
+        assert "RLE_DICTIONARY" not in columns["paper_id"].encodings
+        assert columns["paper_id"].statistics.min == "arxiv:2501.00000"
+        assert "RLE_DICTIONARY" in columns["language"].encodings and columns["language"].is_stats_set
+        assert "RLE_DICTIONARY" in columns["flags.list.element"].encodings
+        assert columns["abstract"].compression == "ZSTD"
+    assert (next((tmp_path / "polars").iterdir()) / "papers.parquet").read_bytes() == (
+        next((tmp_path / "arrow").iterdir()) / "papers.parquet").read_bytes()
+
+
 def test_promotion_fsyncs_every_file_and_every_directory(tmp_path, monkeypatch):
     ds = tmp_path / "papers"
     candidate = _staged(ds, 3)
