@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import multiprocessing as mp
 import os
@@ -157,6 +158,43 @@ def test_free_text_is_written_without_dictionary_or_statistics(tmp_path):
         assert columns["abstract"].compression == "ZSTD"
     assert (next((tmp_path / "polars").iterdir()) / "papers.parquet").read_bytes() == (
         next((tmp_path / "arrow").iterdir()) / "papers.parquet").read_bytes()
+
+
+def test_strings_handed_over_as_views_are_stored_as_the_declared_strings(tmp_path):
+    """Polars hands its strings to the writer as views (no copy); the file must be the one pyarrow writes from
+    plain strings, declaring plain strings and lists, so every reader sees the published schema."""
+    import pyarrow.parquet as pq
+
+    from schemas.tables import PAPERS, parquet_layout
+
+    papers = pl.DataFrame({
+        "paper_id": ["arxiv:2501.00001", "title:00000000000000ff"],
+        "arxiv_id": ["2501.00001", None],
+        "title": ["Café au lait: a study", "Learning to rank"],
+        "title_raw": ["Caf\\'e au lait: a study", "Learning to rank"],
+        "abstract": ["We study milk. " * 20, None],
+        "authors": [["Ana Pérez", "Bo Li"], []],
+        "categories": [["cs.CL"], []],
+        "language": ["en", "en"],
+        "first_seen": [dt.date(2025, 1, 2), dt.date(2025, 1, 3)],
+        "n_appearances": [2, 1],
+        "flags": [[], ["abstract_missing"]],
+        "aliases": [["title:0000000000000001"], []],
+        "authors_raw": [["Ana P\\'erez", "Bo Li"], None],
+    }).with_columns(pl.col("first_seen").alias("last_seen"))
+    papers = papers.with_columns(pl.lit(None, pl.String).alias(c) for c in PAPERS.names if c not in papers.columns)
+    papers = papers.with_columns(pl.col("published_at").cast(pl.Datetime("us", "UTC")))
+    candidate = publish.new_candidate(tmp_path)
+    publish.write_table(candidate, "papers", [papers], PAPERS, row_group_size=1_000)
+    written = candidate.path / "papers.parquet"
+
+    assert pq.read_schema(written) == PAPERS  # strings, not string views; lists, not large lists
+    assert pq.read_table(written).schema.field("authors").type == pa.list_(pa.string())
+    plain = papers.select(PAPERS.names).to_arrow().cast(PAPERS)
+    pq.write_table(plain, tmp_path / "plain.parquet", compression="zstd", compression_level=3, store_schema=True,
+                   row_group_size=1_000, **parquet_layout(PAPERS))
+    assert written.read_bytes() == (tmp_path / "plain.parquet").read_bytes()
+    assert pl.read_parquet(written).equals(papers.select(PAPERS.names))
 
 
 def test_promotion_fsyncs_every_file_and_every_directory(tmp_path, monkeypatch):
