@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from flows.extract import Dump, parsed_dump
 from flows.parallel import mapped
-from flows.prepare import file_jobs, labelled_records, prepared_files
+from flows.prepare import file_jobs, job_groups, labelled_records, prepared_files, prepared_group
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -75,6 +75,45 @@ def test_prepared_in_processes_equals_prepared_in_one(tmp_path):
     for a, b in zip(one, two, strict=True):
         assert_frame_equal(pl.read_parquet(a.records_path), pl.read_parquet(b.records_path))
         assert (a.records, a.quarantined, a.format) == (b.records, b.quarantined, b.format)
+
+
+def test_files_prepared_as_one_group_keep_what_each_gives_alone(tmp_path):
+    # Every format, a file with records in quarantine, one with none at all, and one dated by its file time.
+    raw = _raw(tmp_path, "hf_text/basic.txt", "hf_text/truncated.txt", "hf_json/daily_2025-03-14.json",
+               "hf_json/empty_array.json", "arxiv_listing/listing.txt", "arxiv_listing/missing_id.txt",
+               "feeds/atom_new.xml", "hf_html/daily.html", "hf_text/no_header.txt")
+    together = prepared_group(file_jobs(raw, tmp_path / "together", None))
+    alone = [prepared_group([job])[0] for job in file_jobs(raw, tmp_path / "alone", None)]
+    assert [p.path for p in together] == [p.path for p in alone] == sorted(p.name for p in raw.iterdir())
+    assert sum(p.records for p in together) > 40 and sum(p.quarantined for p in together) > 0
+    assert any(p.mtime_day for p in together) and any(p.records == 0 for p in together)
+    for a, b in zip(together, alone, strict=True):
+        assert (a.records, a.quarantined, a.format, a.mtime_day, a.announced) == (
+            b.records, b.quarantined, b.format, b.mtime_day, b.announced)
+        assert a.entry.name == b.entry.name  # the same key: a later run finds it whichever way it was made
+        assert_frame_equal(pl.read_parquet(a.records_path), pl.read_parquet(b.records_path))
+        assert_frame_equal(pl.read_parquet(a.quarantine_path), pl.read_parquet(b.quarantine_path))
+        assert set(a.seconds) == {"extract", "clean", "language", "cache_write"}
+
+
+def test_jobs_are_grouped_in_order_by_input_size(tmp_path, monkeypatch):
+    import flows.prepare as prepare
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i, size in enumerate([300, 300, 300, 900, 100, 100, 100, 100]):
+        (raw / f"{i}.txt").write_text("x" * size)
+    jobs = file_jobs(raw, tmp_path / "cache", 2025)
+    monkeypatch.setattr(prepare, "GROUP_BYTES", 600)
+    monkeypatch.setattr(prepare, "GROUPS_PER_WORKER", 1)
+    groups = job_groups(jobs, workers=1)
+    assert [[j.path.name for j in g] for g in groups] == [["0.txt", "1.txt"], ["2.txt"], ["3.txt"],
+                                                          ["4.txt", "5.txt", "6.txt", "7.txt"]]
+    # Little input: groups shrink so that each worker gets GROUPS_PER_WORKER of them.
+    assert [len(g) for g in job_groups(jobs[4:], workers=2)] == [2, 2]
+    monkeypatch.setattr(prepare, "GROUPS_PER_WORKER", 2)
+    assert [len(g) for g in job_groups(jobs[4:], workers=2)] == [1, 1, 1, 1]
+    assert job_groups([], workers=2) == []
 
 
 def test_labelled_records_keep_every_record_and_label_it():
