@@ -90,6 +90,11 @@ def run(
         _output_usable(s.dataset_dir, probe_lock=s.lock_timeout_s <= 0)
         api.launch()  # Prefect's API boots in its own process while this one imports the pipeline
         from flows.pipeline import papers_run
+        from flows.validate import imported_in_background
+
+        # ... and then GX, while this process only waits for the API: started in the flow, GX's import took a
+        # core from the file workers (cold run) or the merge (a new digest) for 3-5 s.
+        imported_in_background()
 
         with api.settings(), failures_said_once():
             clock = {"before_flow": round(time.perf_counter() - _STARTED, 3)}

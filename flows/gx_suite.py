@@ -40,11 +40,17 @@ class GxRun:
     docs_error: str | None = None
 
 
+_importing: threading.Thread | None = None
+
+
 def imported_in_background() -> threading.Thread:
-    """Start importing Great Expectations in a thread (~4-7 s), to overlap work that leaves this process idle."""
-    thread = threading.Thread(target=_import_gx, name="import-great-expectations", daemon=True)
-    thread.start()
-    return thread
+    """Start importing Great Expectations in a thread (~3-7 s), to overlap work that leaves this process idle;
+    once per process (a later call returns the thread already started)."""
+    global _importing
+    if _importing is None:
+        _importing = threading.Thread(target=_import_gx, name="import-great-expectations", daemon=True)
+        _importing.start()
+    return _importing
 
 
 def _import_gx() -> None:
