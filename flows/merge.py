@@ -25,6 +25,7 @@ import polars as pl
 from flows import identity, language, publish, store
 from flows.extract import UnusableInput
 from flows.fingerprint import run_fingerprint
+from flows.parallel import prefetched
 from flows.prepare import PreparedFile
 from flows.readers.safety import bounded_links
 from flows.record_checks import Moved, quarantined_offenders
@@ -137,7 +138,8 @@ def merged_candidate(
     # papers.parquet is written in a thread (Polars and pyarrow's encoder release the GIL) while the three
     # other tables are built and written on the other core.
     with ThreadPoolExecutor(1, thread_name_prefix="write-papers") as pool:
-        writing = pool.submit(publish.write_table, candidate, "papers", papers, PAPERS, row_group_size)
+        # The next row group of papers is read (and joined with its texts) while the writer encodes this one.
+        writing = pool.submit(publish.write_table, candidate, "papers", prefetched(papers), PAPERS, row_group_size)
         appearances = identity.appearances_table(records).collect()
         publish.write_table(candidate, "appearances", [appearances], APPEARANCES, row_group_size)
         publish.write_table(candidate, "links", [links], LINKS, row_group_size)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache, lru_cache
@@ -50,6 +52,49 @@ def mapped_in_threads(fn: Callable[[T], R], items: Sequence[T], workers: int = 0
     """fn over items in order, in threads: for work that releases the GIL (hashing, reading files)."""
     with ThreadPoolExecutor(max(2, worker_count(workers))) as pool:
         return list(pool.map(fn, items))
+
+
+def prefetched(items: Iterable[T], ahead: int = 1) -> Iterator[T]:
+    """items in order, each computed in a thread up to `ahead` items before the consumer asks for it: for a
+    producer and a consumer that both release the GIL (Polars reading row groups, pyarrow encoding them).
+
+    An exception in the producer is raised to the consumer at the item where it happened; a consumer that stops
+    early stops the producer after the item it is computing.
+    """
+    end, stop = object(), threading.Event()
+    slots: queue.Queue = queue.Queue(maxsize=max(1, ahead))
+
+    def offer(entry: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((item, None)):
+                    return
+            offer((end, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            offer((end, exc))
+
+    producer = threading.Thread(target=produce, name="prefetch", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item, exc = slots.get()
+            if item is end:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        producer.join()
 
 
 @contextmanager
