@@ -116,6 +116,23 @@ def test_jobs_are_grouped_in_order_by_input_size(tmp_path, monkeypatch):
     assert job_groups([], workers=2) == []
 
 
+def test_listing_again_reads_only_the_files_that_changed(tmp_path, monkeypatch):
+    import hashlib
+
+    raw = _raw(tmp_path, "hf_text/basic.txt", "hf_json/daily_2025-03-14.json")
+    first = file_jobs(raw, tmp_path / "cache", 2025)
+    read = []
+    digest = hashlib.file_digest
+    monkeypatch.setattr(hashlib, "file_digest", lambda f, name: read.append(Path(f.name).name) or digest(f, name))
+    again = file_jobs(raw, tmp_path / "cache", 2025)
+    assert read == [] and [j.sha256 for j in again] == [j.sha256 for j in first]
+    (raw / "basic.txt").write_text((FIXTURES / "hf_text/basic.txt").read_text().replace("AC3D", "AC4D!"))
+    changed = file_jobs(raw, tmp_path / "cache", 2025)
+    assert read == ["basic.txt"]
+    assert changed[0].sha256 == hashlib.sha256((raw / "basic.txt").read_bytes()).hexdigest() != first[0].sha256
+    assert changed[1].sha256 == first[1].sha256
+
+
 def test_labelled_records_keep_every_record_and_label_it():
     parsed = parsed_dump(Dump.load(FIXTURES / "arxiv_listing/listing.txt", FIXTURES / "arxiv_listing"), 2025)
     labelled = labelled_records(parsed.records)
