@@ -235,6 +235,18 @@ def _papers(args: list[str]) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def test_the_command_exits_with_its_code_and_says_everything_before_it_leaves(tmp_path):
+    # `papers` skips the interpreter's teardown (cli.main): what it prints and the exit code must survive that.
+    missing = _papers(["run", "--raw-dir", str(tmp_path / "nowhere"), "--out-dir", str(tmp_path / "out")])
+    output = missing.communicate(timeout=120)[0]
+    assert missing.returncode == ExitCode.UNUSABLE_INPUT
+    assert f"raw directory {tmp_path / 'nowhere'} does not exist" in output
+    listing = _papers(["versions", "--out-dir", str(tmp_path / "out")])
+    assert "no published versions in" in listing.communicate(timeout=120)[0] and listing.returncode == 1
+    usage = _papers(["run", "--no-such-option"])
+    assert "No such option" in usage.communicate(timeout=120)[0] and usage.returncode == 2
+
+
 @pytest.mark.slow
 def test_two_runs_at_once_each_get_their_own_temporary_api(dirs, tmp_path):
     raw, _ = dirs
