@@ -30,8 +30,11 @@ def title_hash(keys: pl.Series) -> pl.Series:
     >>> title_hash(pl.Series(["art v auto regressive"])).item()  # same in every run and release
     """
     distinct = keys.drop_nulls().unique()
-    digests = {k: hashlib.blake2b(k.encode(), digest_size=8).hexdigest() for k in distinct.to_list()}
-    return keys.replace_strict(digests, default=None, return_dtype=pl.String)
+    # A Series of digests beside the distinct keys, not a dict: Polars would turn an 850k-entry dict back into
+    # two Series first (a third of the time).
+    digests = pl.Series([hashlib.blake2b(k.encode(), digest_size=8).hexdigest() for k in distinct.to_list()],
+                        dtype=pl.String)
+    return keys.replace_strict(distinct, digests, default=None, return_dtype=pl.String)
 
 
 # Lower ranks are trusted more for titles and authors: arXiv's own sources first, scraped pages last. Each reader
