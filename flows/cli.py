@@ -35,32 +35,6 @@ from flows.settings import Settings  # noqa: E402
 _STARTED = time.perf_counter()  # for --timings: the seconds spent before and around the flow
 
 app = typer.Typer(help="Raw paper digests -> cleaned, validated, versioned Parquet.", no_args_is_help=True)
-
-
-def main() -> None:
-    """The `papers` command: the app, then the exit functions, then a quick exit.
-
-    Once a command has finished, its threads have ended and the exit functions have run (Prefect sends its last
-    logs and events, logging flushes its handlers), tearing down the interpreter with GX, pandas, scipy and
-    Prefect loaded took another 1.1-1.4 s per `papers run` here; nothing is left for it to do, so it is skipped.
-    Every file a run writes is closed (and fsynced) before the command returns. An exception other than an exit
-    leaves the normal way.
-    """
-    try:
-        app()
-        code = 0
-    except SystemExit as done:
-        code = done.code
-    if isinstance(code, str):  # what the interpreter would do with sys.exit("message")
-        print(code, file=sys.stderr)
-        code = 1
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()  # the interpreter's own exit step, which os._exit skips
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code or 0)
 console = Console(width=160 if not os.isatty(1) else None)
 err = Console(stderr=True)
 
@@ -351,3 +325,29 @@ def serve(
     s = _settings(raw_dir=raw_dir, out_dir=out_dir, year=year)
     params = {"raw_dir": str(s.raw_dir.resolve()), "out_dir": str(s.out_dir.resolve()), "year": s.year}
     papers_run.serve(name=name, cron=cron, parameters=params)
+
+
+def main() -> None:
+    """The `papers` command: the app, then the exit functions, then a quick exit.
+
+    Once a command has finished, its threads have ended and the exit functions have run (Prefect sends its last
+    logs and events, logging flushes its handlers), tearing down the interpreter with GX, pandas, scipy and
+    Prefect loaded took another 1.1-1.4 s per `papers run` here; nothing is left for it to do, so it is skipped.
+    Every file a run writes is closed (and fsynced) before the command returns. An exception other than an exit
+    leaves the normal way.
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as done:
+        code = done.code
+    if isinstance(code, str):  # what the interpreter would do with sys.exit("message")
+        print(code, file=sys.stderr)
+        code = 1
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()  # the interpreter's own exit step, which os._exit skips
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
