@@ -200,7 +200,7 @@ def job_groups(jobs: list[FileJob], workers: int) -> list[list[FileJob]]:
     each worker gets at least GROUPS_PER_WORKER groups to balance over.
 
     Cleaning costs ~45 ms per call whatever the rows (Polars runs ~300 small operations per call) on top of
-    ~13 ms per 1,000 records: cleaned one by one, the 206 files of the 1M benchmark spent ~9 s of CPU in that
+    ~13 ms per 1,000 records: cleaned one by one, the 200 files of the 1M benchmark spent ~9 s of CPU in that
     fixed cost alone. A group is extracted file by file, cleaned and labelled as one frame (every rule is per
     row: tests/test_prepare.py checks a group gives each file what it gives alone) and kept file by file.
     """
