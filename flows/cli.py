@@ -8,6 +8,7 @@ before either is imported (the machine has no internet).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import sys
@@ -348,6 +349,7 @@ def main() -> None:
         if thread is not threading.current_thread() and not thread.daemon:
             thread.join()
     atexit._run_exitfuncs()  # the interpreter's own exit step, which os._exit skips
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that left (`papers versions | head -1`)
+            stream.flush()
     os._exit(code or 0)
