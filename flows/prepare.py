@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from flows import clean, identity, language, store
-from flows.extract import dump_paths, parsed_dump
+from flows.extract import Parsed, dump_paths, parsed_dump
 from flows.fingerprint import rules_fingerprint, run_fingerprint
 from flows.parallel import mapped, mapped_in_threads, worker_count
 from flows.readers.base import Dump
@@ -46,6 +46,7 @@ class FileJob:
     mtime_day: str
     year: int | None
     cache_dir: Path
+    size: int = 0  # bytes when listed: what job_groups balances on
 
     @property
     def key(self) -> str:
@@ -111,7 +112,8 @@ def file_jobs(raw_dir: Path, cache_dir: Path, year: int | None, workers: int = 0
                 sha256 = hashlib.file_digest(f, "sha256").hexdigest()
         listed[seen] = sha256
         mtime = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.timezone.utc).date().isoformat()
-        return FileJob(path, raw_dir, path.relative_to(raw_dir).as_posix(), sha256, mtime, year, cache_dir)
+        return FileJob(path, raw_dir, path.relative_to(raw_dir).as_posix(), sha256, mtime, year, cache_dir,
+                       stat.st_size)
 
     jobs = mapped_in_threads(job, dump_paths(raw_dir), workers)
     _last_checksums = listed
@@ -204,15 +206,14 @@ def job_groups(jobs: list[FileJob], workers: int) -> list[list[FileJob]]:
     fixed cost alone. A group is extracted file by file, cleaned and labelled as one frame (every rule is per
     row: tests/test_prepare.py checks a group gives each file what it gives alone) and kept file by file.
     """
-    sizes = [job.path.stat().st_size for job in jobs]
-    target = max(1, min(GROUP_BYTES, sum(sizes) // max(1, workers * GROUPS_PER_WORKER)))
+    target = max(1, min(GROUP_BYTES, sum(job.size for job in jobs) // max(1, workers * GROUPS_PER_WORKER)))
     groups, group, filled = [], [], 0
-    for job, size in zip(jobs, sizes, strict=True):
-        if group and filled + size > target:
+    for job in jobs:
+        if group and filled + job.size > target:
             groups.append(group)
             group, filled = [], 0
         group.append(job)
-        filled += size
+        filled += job.size
     return groups + [group] if group else groups
 
 
@@ -262,7 +263,7 @@ def removed_outdated(cache_dir: Path) -> int:
     return removed
 
 
-def _kept(job: FileJob, sha256: str, parsed, records: pl.DataFrame, seconds: dict[str, float]) -> PreparedFile:
+def _kept(job: FileJob, sha256: str, parsed: Parsed, records: pl.DataFrame, seconds: dict[str, float]) -> PreparedFile:
     """Keep one file's labelled records and quarantine in the cache, under the key its result depends on."""
     clock = time.process_time()
     by_file_time = records.filter(pl.col("digest_date_source").str.contains("mtime")).height > 0
